@@ -1,0 +1,29 @@
+# autoencoder: PostgreSQL extension (PGXS build)
+EXTENSION = autoencoder
+MODULE_big = autoencoder
+DATA = autoencoder--0.1.0.sql
+
+CORE_OBJS = src/ae_util.o src/ae_model.o src/ae_layers.o src/ae_net.o \
+	src/ae_optim.o src/ae_scale.o src/ae_infer.o src/ae_train.o \
+	src/ae_format.o
+GLUE_OBJS = src/autoencoder.o src/ae_pg_array.o src/ae_pg_cache.o \
+	src/ae_pg_infer.o src/ae_pg_train.o
+OBJS = $(CORE_OBJS) $(GLUE_OBJS)
+
+PG_CFLAGS = -Wall -Wextra
+SHLIB_LINK = -lopenblas -lm
+
+REGRESS = train infer errors
+REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=autoencoder
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PostgreSQL's own headers trip these two -Wextra warnings; the core keeps them.
+$(GLUE_OBJS): CFLAGS += -Wno-unused-parameter -Wno-sign-compare
+
+# Core unit tests, without a server.
+.PHONY: check-core
+check-core:
+	$(MAKE) -C test check

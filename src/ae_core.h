@@ -1,0 +1,312 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_core.h
+ *	  Public API of the pure-C autoencoder core: network, training, format.
+ *
+ * Nothing here includes postgres.h.  The core allocates only through the
+ * caller's ae_allocator (palloc in a backend, malloc in the unit tests),
+ * never calls exit() or prints, and reports failures as AE_* codes with an
+ * optional message buffer.  The PostgreSQL glue lives in ae_pg_*.c.
+ *
+ * Layout of a model with input n, hidden units h1..hk and latent d:
+ *   encoder  n -> h1 -> ... -> hk -> d   (layers 0 .. k)
+ *   decoder  d -> hk -> ... -> h1 -> n   (layers k+1 .. 2k+1)
+ * Every layer but the last uses the hidden activation; the last uses the
+ * output activation.  The latent code is the output of layer k.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AE_CORE_H
+#define AE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits and defaults: every bound of the project is here. */
+#define AE_MAX_DIM			65535	/* input dimensions */
+#define AE_MAX_UNITS		65535	/* units in any hidden layer */
+#define AE_MAX_HIDDEN		8		/* hidden layers in the encoder */
+#define AE_MAX_LAYERS		(2 * (AE_MAX_HIDDEN + 1))
+#define AE_MAX_EPOCHS		100000
+#define AE_MAX_BATCH		65536
+#define AE_MAX_PARAMS		((size_t) 1 << 28)	/* 1 GiB of float weights */
+#define AE_MAX_META			(16 * 1024 * 1024)	/* metadata text in a model */
+#define AE_DEFAULT_EPOCHS	20
+#define AE_DEFAULT_BATCH	256
+#define AE_DEFAULT_LR		1e-3
+#define AE_DEFAULT_VALFRAC	0.1
+#define AE_DEFAULT_PATIENCE	5
+#define AE_DEFAULT_SEED		42
+#define AE_DEFAULT_NOISE	0.1
+#define AE_ADAM_BETA1		0.9
+#define AE_ADAM_BETA2		0.999
+#define AE_ADAM_EPS			1e-7	/* as Keras; PyTorch uses 1e-8 */
+#define AE_SGD_MOMENTUM		0.9
+#define AE_MIN_SCALE		1e-12	/* a constant feature keeps scale 1 */
+
+/* Result codes of core functions. */
+typedef enum ae_status
+{
+	AE_OK = 0,
+	AE_ENOMEM,					/* the allocator returned NULL */
+	AE_EINVAL,					/* an argument is out of range */
+	AE_EDIVERGED,				/* the loss became NaN or infinite */
+	AE_EFORMAT					/* serialized model bytes are invalid */
+} ae_status;
+
+typedef enum ae_activation
+{
+	AE_ACT_LINEAR = 0,
+	AE_ACT_RELU,
+	AE_ACT_TANH,
+	AE_ACT_SIGMOID,
+	AE_ACT_ELU,
+	AE_ACT_COUNT
+} ae_activation;
+
+typedef enum ae_normalize
+{
+	AE_NORM_NONE = 0,
+	AE_NORM_STANDARD,			/* per-feature mean and standard deviation */
+	AE_NORM_MINMAX,				/* per-feature minimum and range */
+	AE_NORM_COUNT
+} ae_normalize;
+
+typedef enum ae_optimizer
+{
+	AE_OPT_ADAM = 0,
+	AE_OPT_SGD,					/* with momentum AE_SGD_MOMENTUM */
+	AE_OPT_COUNT
+} ae_optimizer;
+
+typedef enum ae_noise
+{
+	AE_NOISE_NONE = 0,
+	AE_NOISE_GAUSSIAN,			/* x + N(0, level^2), clipped to the range */
+	AE_NOISE_MASKING,			/* each element zeroed with probability level */
+	AE_NOISE_COUNT
+} ae_noise;
+
+/* Memory for the core: the caller decides where it comes from. */
+typedef struct ae_allocator
+{
+	void	   *(*alloc) (void *ctx, size_t size);	/* may return NULL */
+	void		(*release) (void *ctx, void *ptr);
+	void	   *ctx;
+} ae_allocator;
+
+/* The project's own seeded RNG (xoshiro256**); no global state. */
+typedef struct ae_rng
+{
+	uint64_t	s[4];
+	int			has_spare;		/* Box-Muller keeps its second value */
+	double		spare;
+} ae_rng;
+
+void		ae_rng_seed(ae_rng *rng, uint64_t seed);
+uint64_t	ae_rng_next(ae_rng *rng);
+double		ae_rng_uniform(ae_rng *rng);	/* [0, 1) */
+uint64_t	ae_rng_below(ae_rng *rng, uint64_t n);	/* [0, n), unbiased */
+double		ae_rng_normal(ae_rng *rng);
+
+/* What a network looks like; everything needed to allocate one. */
+typedef struct ae_arch
+{
+	int			n_input;
+	int			latent;
+	int			n_hidden;
+	int			hidden[AE_MAX_HIDDEN];
+	ae_activation activation;	/* hidden and latent layers */
+	ae_activation output_activation;	/* linear or sigmoid */
+	ae_normalize normalize;
+} ae_arch;
+
+/*
+ * A model: architecture, input scaling and parameters in one allocation.
+ * Scaling maps an input x to (x - shift) / scale before the network and
+ * back after it.  lo and hi are each feature's training range in input
+ * units.  meta is opaque text (the glue keeps JSON there).
+ */
+typedef struct ae_model
+{
+	ae_arch		arch;
+	int			n_layers;
+	int			dims[AE_MAX_LAYERS + 1];	/* layer l maps dims[l] -> dims[l+1] */
+	float	   *W[AE_MAX_LAYERS];	/* (dims[l+1], dims[l]) views into params */
+	float	   *b[AE_MAX_LAYERS];	/* (dims[l+1]) */
+	float	   *params;			/* (n_params) all weights and biases */
+	size_t		n_params;
+	float	   *shift;			/* (n_input) */
+	float	   *scale;			/* (n_input) */
+	float	   *lo;				/* (n_input) */
+	float	   *hi;				/* (n_input) */
+	char	   *meta;			/* (meta_len) not NUL-terminated */
+	size_t		meta_len;
+	void	   *block;			/* the one allocation behind all of this */
+	ae_allocator alloc;
+} ae_model;
+
+ae_status	ae_arch_check(const ae_arch *arch, char *err, size_t errlen);
+ae_status	ae_model_create(ae_model *m, const ae_arch *arch, size_t meta_len,
+							const ae_allocator *alloc);
+void		ae_model_destroy(ae_model *m);
+ae_status	ae_model_copy(ae_model *dst, const ae_model *src,
+						  const ae_allocator *alloc);
+void		ae_model_init_weights(ae_model *m, ae_rng *rng);
+int			ae_model_max_dim(const ae_model *m);
+
+/* Model format: a versioned little-endian byte string with a checksum. */
+#define AE_FORMAT_MAGIC		"AENCODER"
+#define AE_FORMAT_VERSION	1
+size_t		ae_model_serialized_size(const ae_model *m);
+void		ae_model_serialize(const ae_model *m, unsigned char *out);
+ae_status	ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
+						   const ae_allocator *alloc, char *err, size_t errlen);
+
+/*
+ * Layers (ae_layers.c).  x is (B, in), y is (B, out), W is (out, in).
+ * Forward computes y = act(x W^T + b).  Backward takes dy (the gradient
+ * with respect to y) and y, turns dy into the pre-activation gradient in
+ * place, accumulates dW and db, and writes dx unless it is NULL.
+ */
+void		ae_dense_forward(float *y, const float *x, const float *W,
+							 const float *b, int B, int in, int out,
+							 ae_activation act);
+void		ae_dense_backward(float *dx, float *dW, float *db, float *dy,
+							  const float *y, const float *x, const float *W,
+							  int B, int in, int out, ae_activation act);
+void		ae_activate(float *y, size_t n, ae_activation act);
+/* Naive double-precision reference of the same layer, for the tests. */
+void		ae_ref_dense_forward(double *y, const double *x, const double *W,
+								 const double *b, int B, int in, int out,
+								 ae_activation act);
+void		ae_ref_dense_backward(double *dx, double *dW, double *db,
+								  double *dy, const double *y, const double *x,
+								  const double *W, int B, int in, int out,
+								  ae_activation act);
+double		ae_ref_activate(double z, ae_activation act);
+
+/* Inference on normalized inputs (ae_net.c).  acts[l] is (B, dims[l]). */
+size_t		ae_forward_floats(const ae_model *m, int B);
+void		ae_forward(const ae_model *m, const float *x, int B, float *work,
+					   float **acts);
+
+/*
+ * Inference on raw inputs, any number of rows at once (ae_infer.c).  work
+ * must hold ae_infer_floats(m, rows) floats.  Outputs are in input units
+ * except the code.  denoise is reconstruct clamped to the training range.
+ */
+size_t		ae_infer_floats(const ae_model *m, int rows);
+void		ae_encode(const ae_model *m, const float *x, int rows, float *code,
+					  float *work);
+void		ae_decode(const ae_model *m, const float *code, int rows, float *out,
+					  float *work);
+void		ae_reconstruct(const ae_model *m, const float *x, int rows,
+						   float *out, int clamp, float *work);
+void		ae_reconstruction_error(const ae_model *m, const float *x, int rows,
+									double *err, float *work);
+
+/* Scaling (ae_scale.c): fit in double, apply in place. */
+void		ae_scaling_fit(ae_model *m, float *const *rows, size_t n,
+						   double *work);	/* work: 2 * n_input doubles */
+void		ae_scaling_apply(const ae_model *m, float *row);
+
+/* Training (ae_train.c). */
+typedef struct ae_train_config
+{
+	int			epochs;
+	int			batch_size;
+	double		learning_rate;
+	ae_optimizer optimizer;
+	double		weight_decay;	/* adds weight_decay/2 * sum W^2 */
+	double		sparsity;		/* adds sparsity * mean |code| */
+	ae_noise	noise;
+	double		noise_level;
+	double		validation_fraction;	/* in [0, 1) */
+	int			patience;		/* 0: no early stopping */
+	uint64_t	seed;
+	int			warm_start;		/* keep m's weights and scaling */
+} ae_train_config;
+
+typedef struct ae_epoch_stats
+{
+	int			epoch;			/* 1-based */
+	double		train_loss;		/* mean reconstruction MSE, normalized units */
+	double		validation_loss;	/* NaN without validation rows */
+	double		learning_rate;
+	double		seconds;		/* this epoch's wall time */
+} ae_epoch_stats;
+
+typedef struct ae_train_result
+{
+	size_t		train_rows;
+	size_t		validation_rows;
+	int			epochs_run;
+	int			best_epoch;		/* the epoch whose weights were kept */
+	int			stopped_early;
+	double		final_train_loss;
+	double		final_validation_loss;	/* of the kept weights */
+	double		seconds;
+	ae_epoch_stats *curve;		/* (epochs_run), from the allocator */
+} ae_train_result;
+
+typedef struct ae_train_callbacks
+{
+	void		(*on_batch) (void *ctx);	/* may longjmp (interrupts) */
+	void		(*on_epoch) (void *ctx, const ae_epoch_stats *s);
+	void	   *ctx;
+} ae_train_callbacks;
+
+ae_status	ae_train_check(const ae_train_config *cfg, char *err, size_t errlen);
+ae_status	ae_train(ae_model *m, float *const *rows, size_t n_rows,
+					 const ae_train_config *cfg, const ae_train_callbacks *cb,
+					 const ae_allocator *alloc, ae_train_result *res);
+
+/*
+ * Whole-network loss and gradient on one batch (ae_net.c).  input and target
+ * are (B, n_input), normalized.  Returns the total loss
+ *   mean((y - target)^2) + weight_decay/2 * sum W^2 + sparsity * mean|code|
+ * in double, stores its first term in *mse if not NULL, and overwrites
+ * grads (n_params, laid out like params).  work holds ae_grad_floats(m, B).
+ */
+size_t		ae_grad_floats(const ae_model *m, int B);
+double		ae_loss_grad(const ae_model *m, const float *input,
+						 const float *target, int B, double weight_decay,
+						 double sparsity, float *grads, float *work,
+						 double *mse);
+
+/* Mean reconstruction MSE of rows idx[0..n) of normalized data, in double. */
+double		ae_mse(const ae_model *m, float *const *rows, const size_t *idx,
+				   size_t n, int B, float *work);
+
+/* Optimisers (ae_optim.c): one flat loop over all parameters. */
+typedef struct ae_optim
+{
+	ae_optimizer kind;
+	double		lr;
+	double		beta1;			/* Adam; SGD momentum in beta1 */
+	double		beta2;
+	double		eps;
+	long		t;				/* steps taken */
+	float	   *m;				/* (n) first moment / velocity */
+	float	   *v;				/* (n) second moment (Adam) */
+	size_t		n;
+} ae_optim;
+
+/* m and v must hold n zeroed floats (v may be NULL for SGD). */
+void		ae_optim_init(ae_optim *o, ae_optimizer kind, double lr, float *m,
+						  float *v, size_t n);
+void		ae_optim_step(ae_optim *o, float *params, const float *grads);
+
+/* Names of enum values for SQL and JSON. */
+const char *ae_activation_name(ae_activation a);
+int			ae_activation_parse(const char *s);	/* -1 if unknown */
+const char *ae_normalize_name(ae_normalize n);
+int			ae_normalize_parse(const char *s);
+const char *ae_optimizer_name(ae_optimizer o);
+int			ae_optimizer_parse(const char *s);
+const char *ae_noise_name(ae_noise n);
+int			ae_noise_parse(const char *s);
+const char *ae_status_message(ae_status s);
+
+#endif							/* AE_CORE_H */

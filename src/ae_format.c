@@ -1,0 +1,287 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_format.c
+ *	  The versioned binary model format: write and validate-on-read.
+ *
+ * All integers and floats are little-endian whatever the host:
+ *
+ *   offset  size        field
+ *   0       8           magic "AENCODER"
+ *   8       4           format version (AE_FORMAT_VERSION)
+ *   12      4           flags, 0
+ *   16      4           n_input
+ *   20      4           latent
+ *   24      4           n_hidden (k)
+ *   28      4k          hidden units, encoder order
+ *   +       4           activation, output activation, normalize, 0 (bytes)
+ *   +       8           parameter count (checked against the sizes)
+ *   +       4           metadata length
+ *   +       16 n_input  shift, scale, lo, hi (float32)
+ *   +       4 P         parameters (float32, each layer's W then b)
+ *   +       meta        metadata bytes (JSON text from the glue)
+ *   +       8           FNV-1a 64 checksum of everything before it
+ *
+ * ae_model_parse reads nothing before checking it lies inside the buffer,
+ * rejects any length but the exact one, a wrong checksum, out-of-range
+ * sizes or enums, non-finite floats and non-positive scales.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SET_ERR(...) \
+	do { if (err && errlen > 0) snprintf(err, errlen, __VA_ARGS__); } while (0)
+
+#define HEADER_FIXED	28		/* magic through n_hidden */
+#define HEADER_TAIL		16		/* enum bytes, parameter count, meta length */
+#define CHECKSUM_SIZE	8
+
+/* FNV-1a 64-bit hash of n bytes. */
+static uint64_t
+fnv1a64(const unsigned char *p, size_t n)
+{
+	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < n; i++)
+	{
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+/* Little-endian writers. */
+static unsigned char *
+put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char) (v >> (8 * i));
+	return p + 4;
+}
+
+static unsigned char *
+put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char) (v >> (8 * i));
+	return p + 8;
+}
+
+static unsigned char *
+put_floats(unsigned char *p, const float *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		uint32_t	bits;
+
+		memcpy(&bits, &f[i], 4);
+		p = put_u32(p, bits);
+	}
+	return p;
+}
+
+/* Little-endian readers (the caller has checked the bounds). */
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t) p[0] | (uint32_t) p[1] << 8 |
+		(uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static uint64_t
+get_u64(const unsigned char *p)
+{
+	return (uint64_t) get_u32(p) | (uint64_t) get_u32(p + 4) << 32;
+}
+
+/* Read n floats; returns 0 if any is not finite. */
+static int
+get_floats(const unsigned char *p, float *f, size_t n)
+{
+	int			ok = 1;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		uint32_t	bits = get_u32(p + 4 * i);
+
+		memcpy(&f[i], &bits, 4);
+		ok &= isfinite(f[i]) != 0;
+	}
+	return ok;
+}
+
+/* Size of a header for k hidden layers. */
+static size_t
+header_size(int k)
+{
+	return HEADER_FIXED + 4 * (size_t) k + HEADER_TAIL;
+}
+
+/* Exact serialized size of m. */
+size_t
+ae_model_serialized_size(const ae_model *m)
+{
+	return header_size(m->arch.n_hidden) +
+		4 * (4 * (size_t) m->arch.n_input + m->n_params) +
+		m->meta_len + CHECKSUM_SIZE;
+}
+
+/* Write m into out, which holds ae_model_serialized_size(m) bytes. */
+void
+ae_model_serialize(const ae_model *m, unsigned char *out)
+{
+	unsigned char *p = out;
+	const ae_arch *a = &m->arch;
+
+	memcpy(p, AE_FORMAT_MAGIC, 8);
+	p += 8;
+	p = put_u32(p, AE_FORMAT_VERSION);
+	p = put_u32(p, 0);
+	p = put_u32(p, (uint32_t) a->n_input);
+	p = put_u32(p, (uint32_t) a->latent);
+	p = put_u32(p, (uint32_t) a->n_hidden);
+	for (int i = 0; i < a->n_hidden; i++)
+		p = put_u32(p, (uint32_t) a->hidden[i]);
+	*p++ = (unsigned char) a->activation;
+	*p++ = (unsigned char) a->output_activation;
+	*p++ = (unsigned char) a->normalize;
+	*p++ = 0;
+	p = put_u64(p, (uint64_t) m->n_params);
+	p = put_u32(p, (uint32_t) m->meta_len);
+	p = put_floats(p, m->shift, 4 * (size_t) a->n_input);
+	p = put_floats(p, m->params, m->n_params);
+	if (m->meta_len)
+		memcpy(p, m->meta, m->meta_len);
+	p += m->meta_len;
+	put_u64(p, fnv1a64(out, (size_t) (p - out)));
+}
+
+/* Parse and validate buf[0..len) into a new model m; message in err. */
+ae_status
+ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
+			   const ae_allocator *alloc, char *err, size_t errlen)
+{
+	ae_arch		arch;
+	uint32_t	version,
+				k,
+				meta_len;
+	uint64_t	n_params;
+	size_t		hdr,
+				body,
+				total;
+	const unsigned char *p;
+	char		why[160];
+	ae_status	st;
+
+	memset(m, 0, sizeof(*m));
+	memset(&arch, 0, sizeof(arch));
+	if (len < HEADER_FIXED || memcmp(buf, AE_FORMAT_MAGIC, 8) != 0)
+	{
+		SET_ERR("the bytes do not start with an autoencoder model header");
+		return AE_EFORMAT;
+	}
+	version = get_u32(buf + 8);
+	if (version != AE_FORMAT_VERSION)
+	{
+		SET_ERR("model format version %u is not supported (this build reads version %d)",
+				version, AE_FORMAT_VERSION);
+		return AE_EFORMAT;
+	}
+	if (get_u32(buf + 12) != 0)
+	{
+		SET_ERR("unknown model format flags %u", get_u32(buf + 12));
+		return AE_EFORMAT;
+	}
+	k = get_u32(buf + 24);
+	if (k > AE_MAX_HIDDEN)
+	{
+		SET_ERR("model has %u hidden layers, at most %d are allowed",
+				k, AE_MAX_HIDDEN);
+		return AE_EFORMAT;
+	}
+	hdr = header_size((int) k);
+	if (len < hdr)
+	{
+		SET_ERR("model is truncated: %zu bytes, the header alone needs %zu",
+				len, hdr);
+		return AE_EFORMAT;
+	}
+	arch.n_input = (int) (get_u32(buf + 16) > AE_MAX_DIM ? 0 : get_u32(buf + 16));
+	arch.latent = (int) (get_u32(buf + 20) > AE_MAX_DIM ? 0 : get_u32(buf + 20));
+	arch.n_hidden = (int) k;
+	p = buf + HEADER_FIXED;
+	for (uint32_t i = 0; i < k; i++, p += 4)
+		arch.hidden[i] = (int) (get_u32(p) > AE_MAX_UNITS ? 0 : get_u32(p));
+	arch.activation = (ae_activation) p[0];
+	arch.output_activation = (ae_activation) p[1];
+	arch.normalize = (ae_normalize) p[2];
+	if (p[3] != 0 || ae_arch_check(&arch, why, sizeof(why)) != AE_OK)
+	{
+		SET_ERR("model header is invalid: %s", p[3] ? "reserved byte set" : why);
+		return AE_EFORMAT;
+	}
+	n_params = get_u64(p + 4);
+	meta_len = get_u32(p + 12);
+	if (meta_len > AE_MAX_META)
+	{
+		SET_ERR("model metadata of %u bytes exceeds the limit of %d",
+				meta_len, AE_MAX_META);
+		return AE_EFORMAT;
+	}
+	st = ae_model_create(m, &arch, meta_len, alloc);
+	if (st != AE_OK)
+	{
+		SET_ERR("%s", st == AE_ENOMEM ? "out of memory" :
+				"model sizes are out of range");
+		return st == AE_ENOMEM ? AE_ENOMEM : AE_EFORMAT;
+	}
+	if (n_params != m->n_params)
+	{
+		SET_ERR("model declares %llu parameters but its layers need %zu",
+				(unsigned long long) n_params, m->n_params);
+		goto fail;
+	}
+	body = 4 * (4 * (size_t) arch.n_input + m->n_params) + meta_len;
+	total = hdr + body + CHECKSUM_SIZE;
+	if (len != total)
+	{
+		SET_ERR("model is %zu bytes long but its header describes %zu bytes",
+				len, total);
+		goto fail;
+	}
+	if (fnv1a64(buf, len - CHECKSUM_SIZE) != get_u64(buf + len - CHECKSUM_SIZE))
+	{
+		SET_ERR("model checksum does not match its contents");
+		goto fail;
+	}
+	p = buf + hdr;
+	if (!get_floats(p, m->shift, 4 * (size_t) arch.n_input))
+	{
+		SET_ERR("model scaling contains a non-finite value");
+		goto fail;
+	}
+	p += 16 * (size_t) arch.n_input;
+	for (int i = 0; i < arch.n_input; i++)
+		if (!(m->scale[i] > 0.0f) || m->lo[i] > m->hi[i])
+		{
+			SET_ERR("model scaling of feature %d is invalid", i + 1);
+			goto fail;
+		}
+	if (!get_floats(p, m->params, m->n_params))
+	{
+		SET_ERR("model weights contain a non-finite value");
+		goto fail;
+	}
+	p += 4 * m->n_params;
+	if (meta_len)
+		memcpy(m->meta, p, meta_len);
+	return AE_OK;
+
+fail:
+	ae_model_destroy(m);
+	return AE_EFORMAT;
+}

@@ -1,0 +1,204 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_model.c
+ *	  Allocating, copying and initialising a model.
+ *
+ * A model is one block from the caller's allocator: all parameters (each
+ * layer's W then b, layer after layer), the four per-feature scaling
+ * vectors, then the metadata bytes.  W[l], b[l] and the rest are views.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Write a message into err if there is room. */
+#define SET_ERR(...) \
+	do { if (err && errlen > 0) snprintf(err, errlen, __VA_ARGS__); } while (0)
+
+/* Check an architecture's sizes and enum values; message in err. */
+ae_status
+ae_arch_check(const ae_arch *arch, char *err, size_t errlen)
+{
+	if (arch->n_input < 1 || arch->n_input > AE_MAX_DIM)
+	{
+		SET_ERR("input dimension %d is out of range 1 to %d",
+				arch->n_input, AE_MAX_DIM);
+		return AE_EINVAL;
+	}
+	if (arch->latent < 1 || arch->latent > arch->n_input)
+	{
+		SET_ERR("latent_dim %d is out of range 1 to %d (the input dimension)",
+				arch->latent, arch->n_input);
+		return AE_EINVAL;
+	}
+	if (arch->n_hidden < 0 || arch->n_hidden > AE_MAX_HIDDEN)
+	{
+		SET_ERR("%d hidden layers given, at most %d are allowed",
+				arch->n_hidden, AE_MAX_HIDDEN);
+		return AE_EINVAL;
+	}
+	for (int i = 0; i < arch->n_hidden; i++)
+		if (arch->hidden[i] < 1 || arch->hidden[i] > AE_MAX_UNITS)
+		{
+			SET_ERR("hidden layer %d has %d units, which is out of range 1 to %d",
+					i + 1, arch->hidden[i], AE_MAX_UNITS);
+			return AE_EINVAL;
+		}
+	if ((unsigned) arch->activation >= AE_ACT_COUNT)
+	{
+		SET_ERR("unknown activation %d", (int) arch->activation);
+		return AE_EINVAL;
+	}
+	if (arch->output_activation != AE_ACT_LINEAR &&
+		arch->output_activation != AE_ACT_SIGMOID)
+	{
+		SET_ERR("output activation must be linear or sigmoid");
+		return AE_EINVAL;
+	}
+	if ((unsigned) arch->normalize >= AE_NORM_COUNT)
+	{
+		SET_ERR("unknown normalization %d", (int) arch->normalize);
+		return AE_EINVAL;
+	}
+	return AE_OK;
+}
+
+/* Layer sizes of an architecture: dims[0..n_layers]; returns n_layers. */
+static int
+arch_dims(const ae_arch *arch, int *dims)
+{
+	int			k = arch->n_hidden;
+	int			L = 2 * (k + 1);
+
+	dims[0] = arch->n_input;
+	for (int i = 0; i < k; i++)
+		dims[1 + i] = arch->hidden[i];
+	dims[k + 1] = arch->latent;
+	for (int i = 0; i < k; i++)
+		dims[k + 2 + i] = arch->hidden[k - 1 - i];
+	dims[L] = arch->n_input;
+	return L;
+}
+
+/* Parameter count with overflow checks; 0 if over AE_MAX_PARAMS. */
+static size_t
+count_params(const int *dims, int L)
+{
+	size_t		total = 0;
+
+	for (int l = 0; l < L; l++)
+	{
+		size_t		layer = (size_t) dims[l + 1] * ((size_t) dims[l] + 1);
+
+		if (layer > AE_MAX_PARAMS || total > AE_MAX_PARAMS - layer)
+			return 0;
+		total += layer;
+	}
+	return total;
+}
+
+/* Allocate a model for arch with meta_len bytes of metadata; zeroed. */
+ae_status
+ae_model_create(ae_model *m, const ae_arch *arch, size_t meta_len,
+				const ae_allocator *alloc)
+{
+	size_t		floats,
+				bytes;
+	float	   *p;
+
+	memset(m, 0, sizeof(*m));
+	if (ae_arch_check(arch, NULL, 0) != AE_OK || meta_len > AE_MAX_META)
+		return AE_EINVAL;
+	m->arch = *arch;
+	m->n_layers = arch_dims(arch, m->dims);
+	m->n_params = count_params(m->dims, m->n_layers);
+	if (m->n_params == 0)
+		return AE_EINVAL;
+	floats = m->n_params + 4 * (size_t) arch->n_input;
+	bytes = floats * sizeof(float) + meta_len;
+	m->block = alloc->alloc(alloc->ctx, bytes);
+	if (m->block == NULL)
+		return AE_ENOMEM;
+	memset(m->block, 0, bytes);
+	m->alloc = *alloc;
+	p = m->block;
+	m->params = p;
+	for (int l = 0; l < m->n_layers; l++)
+	{
+		m->W[l] = p;
+		p += (size_t) m->dims[l + 1] * m->dims[l];
+		m->b[l] = p;
+		p += m->dims[l + 1];
+	}
+	m->shift = p;
+	m->scale = m->shift + arch->n_input;
+	m->lo = m->scale + arch->n_input;
+	m->hi = m->lo + arch->n_input;
+	m->meta = (char *) (m->hi + arch->n_input);
+	m->meta_len = meta_len;
+	for (int i = 0; i < arch->n_input; i++)
+		m->scale[i] = 1.0f;
+	return AE_OK;
+}
+
+/* Release a model's block; safe on a zeroed or destroyed model. */
+void
+ae_model_destroy(ae_model *m)
+{
+	if (m->block)
+		m->alloc.release(m->alloc.ctx, m->block);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Deep copy of src into dst (with its own allocation). */
+ae_status
+ae_model_copy(ae_model *dst, const ae_model *src, const ae_allocator *alloc)
+{
+	ae_status	st = ae_model_create(dst, &src->arch, src->meta_len, alloc);
+
+	if (st != AE_OK)
+		return st;
+	memcpy(dst->params, src->params, sizeof(float) * src->n_params);
+	memcpy(dst->shift, src->shift, sizeof(float) * 4 * src->arch.n_input);
+	if (src->meta_len)
+		memcpy(dst->meta, src->meta, src->meta_len);
+	return AE_OK;
+}
+
+/*
+ * Fresh weights: He uniform (limit sqrt(6/fan_in)) for relu and elu layers,
+ * Glorot uniform (limit sqrt(6/(fan_in+fan_out))) otherwise; zero biases.
+ */
+void
+ae_model_init_weights(ae_model *m, ae_rng *rng)
+{
+	for (int l = 0; l < m->n_layers; l++)
+	{
+		int			in = m->dims[l],
+					out = m->dims[l + 1];
+		ae_activation act = l == m->n_layers - 1 ?
+			m->arch.output_activation : m->arch.activation;
+		double		limit = (act == AE_ACT_RELU || act == AE_ACT_ELU) ?
+			sqrt(6.0 / in) : sqrt(6.0 / (in + out));
+
+		for (size_t i = 0; i < (size_t) in * out; i++)
+			m->W[l][i] = (float) ((2.0 * ae_rng_uniform(rng) - 1.0) * limit);
+		memset(m->b[l], 0, sizeof(float) * out);
+	}
+}
+
+/* The widest layer of a model, for sizing work buffers. */
+int
+ae_model_max_dim(const ae_model *m)
+{
+	int			w = 0;
+
+	for (int l = 0; l <= m->n_layers; l++)
+		if (m->dims[l] > w)
+			w = m->dims[l];
+	return w;
+}

@@ -1,0 +1,172 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_pg_array.c
+ *	  Validation and conversion of float arrays at the SQL boundary.
+ *
+ * Every array a user hands the extension passes through here: it must be
+ * one-dimensional, non-empty, free of NULLs, NaN and infinities, of type
+ * real[] or double precision[], and of the model's dimension.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_pg.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/lsyscache.h"
+
+/* Allocation callback of the context allocator: never returns NULL. */
+static void *
+cxt_alloc(void *ctx, size_t size)
+{
+	return MemoryContextAllocHuge((MemoryContext) ctx, size);
+}
+
+/* Release callback of the context allocator. */
+static void
+cxt_release(void *ctx, void *ptr)
+{
+	pfree(ptr);
+}
+
+/* Fill a with an allocator drawing from cxt (huge allocations allowed). */
+void
+ae_pg_allocator(ae_allocator *a, MemoryContext cxt)
+{
+	a->alloc = cxt_alloc;
+	a->release = cxt_release;
+	a->ctx = cxt;
+}
+
+/* True for real[] and double precision[] (and domains over them). */
+bool
+ae_is_float_array_type(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	return base == FLOAT4ARRAYOID || base == FLOAT8ARRAYOID;
+}
+
+/* Reject names that are empty or too long to be a cache key. */
+void
+ae_check_model_name(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	if (len > AE_MAX_NAME)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("model name is too long"),
+				 errdetail("A model name has at most %d bytes.", AE_MAX_NAME)));
+}
+
+/* Number of elements of a one-dimensional, non-empty, NULL-free array. */
+int
+ae_array_dims(ArrayType *a, const char *what)
+{
+	if (ARR_NDIM(a) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s must not be empty", what)));
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s must be one-dimensional", what),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(a))));
+	if (array_contains_nulls(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain nulls", what)));
+	return ARR_DIMS(a)[0];
+}
+
+/* Report a non-finite element. */
+static void
+bad_element(const char *what, int i, double v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("%s must not contain %s", what,
+					isnan(v) ? "NaN" : "infinite values"),
+			 errdetail("Element %d is %s.", i + 1,
+					   isnan(v) ? "NaN" : "infinite")));
+}
+
+/*
+ * Copy a validated real[] or double precision[] into out, which holds
+ * expected floats; the array must have exactly that many elements.
+ */
+void
+ae_array_to_floats(ArrayType *a, float *out, int expected, const char *what)
+{
+	int			n = ae_array_dims(a, what);
+
+	if (n != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", expected, n)));
+	if (ARR_ELEMTYPE(a) == FLOAT4OID)
+	{
+		const float *v = (const float *) ARR_DATA_PTR(a);
+
+		for (int i = 0; i < n; i++)
+		{
+			if (!isfinite(v[i]))
+				bad_element(what, i, v[i]);
+			out[i] = v[i];
+		}
+	}
+	else if (ARR_ELEMTYPE(a) == FLOAT8OID)
+	{
+		const double *v = (const double *) ARR_DATA_PTR(a);
+
+		for (int i = 0; i < n; i++)
+		{
+			if (!isfinite(v[i]))
+				bad_element(what, i, v[i]);
+			if (fabs(v[i]) > FLT_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("%s element is out of range for type real", what),
+						 errdetail("Element %d is %g.", i + 1, v[i])));
+			out[i] = (float) v[i];
+		}
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s must be real[] or double precision[]", what)));
+}
+
+/* A new one-dimensional array of n values as real[] or double precision[]. */
+ArrayType *
+ae_floats_to_array(const float *v, int n, Oid elemtype)
+{
+	ArrayType  *a;
+	int			elsize = elemtype == FLOAT8OID ? 8 : 4;
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) elsize * n;
+
+	a = (ArrayType *) palloc(nbytes);
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = elemtype;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	if (elemtype == FLOAT8OID)
+	{
+		double	   *d = (double *) ARR_DATA_PTR(a);
+
+		for (int i = 0; i < n; i++)
+			d[i] = v[i];
+	}
+	else
+		memcpy(ARR_DATA_PTR(a), v, sizeof(float) * n);
+	return a;
+}

@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_pg_cache.c
+ *	  Per-backend cache of deserialised deployed models.
+ *
+ * Serving a row must cost one forward pass, so each backend keeps the
+ * deployed version of every model name it has used, parsed, with its own
+ * scratch buffers, in a memory context under CacheMemoryContext.
+ *
+ * Staleness: a statement trigger on autoencoder.models calls
+ * ae_models_changed(), which queues a relcache invalidation of the table.
+ * Every backend (this one included, at the next command) then runs
+ * models_inval_callback, which only marks entries stale: it must not touch
+ * the catalogs.  The next lookup of a stale entry asks the table which
+ * version is deployed and re-parses only if the id changed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_pg.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+static HTAB *model_cache = NULL;
+static MemoryContext cache_cxt = NULL;
+static bool callback_registered = false;
+static Oid	models_relid = InvalidOid;
+
+/* Relcache invalidation: mark entries stale when the models table changed. */
+static void
+models_inval_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	AeCachedModel *entry;
+
+	if (model_cache == NULL)
+		return;
+	if (relid != InvalidOid && relid != models_relid)
+		return;
+	/* the table may have been dropped: look its OID up again next time */
+	models_relid = InvalidOid;
+	hash_seq_init(&status, model_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->valid = false;
+}
+
+/* Create the hash table and register the callback, once per backend. */
+static void
+cache_init(void)
+{
+	HASHCTL		ctl;
+
+	if (model_cache)
+		return;
+	cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+									  "autoencoder model cache",
+									  ALLOCSET_SMALL_SIZES);
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(AeCachedModel);
+	ctl.hcxt = cache_cxt;
+	model_cache = hash_create("autoencoder models", 16, &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(models_inval_callback, (Datum) 0);
+		callback_registered = true;
+	}
+}
+
+/*
+ * Parse model bytes into m, allocated in cxt; corrupt bytes raise an ERROR
+ * with the given SQLSTATE.
+ */
+void
+ae_model_from_bytes(const unsigned char *buf, size_t len, ae_model *m,
+					MemoryContext cxt, int errcode_on_error)
+{
+	ae_allocator alloc;
+	char		why[256];
+	ae_status	st;
+
+	ae_pg_allocator(&alloc, cxt);
+	st = ae_model_parse(buf, len, m, &alloc, why, sizeof(why));
+	if (st != AE_OK)
+		ereport(ERROR,
+				(errcode(errcode_on_error),
+				 errmsg("invalid autoencoder model"),
+				 errdetail("%s.", why)));
+}
+
+/* Drop what an entry holds and mark it empty. */
+static void
+entry_clear(AeCachedModel *entry)
+{
+	if (entry->cxt)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = NULL;
+	entry->id = 0;
+	entry->valid = false;
+	memset(&entry->model, 0, sizeof(entry->model));
+}
+
+/*
+ * The deployed model called name, from the cache or the table.  Raises
+ * undefined_object if there is none.
+ */
+AeCachedModel *
+ae_cache_get(const char *name)
+{
+	AeCachedModel *entry;
+	bool		found;
+	char		key[NAMEDATALEN];
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	int64		id;
+	bool		isnull;
+	Datum		d;
+	bytea	   *bytes;
+	MemoryContext cxt,
+				old;
+	int			ret;
+
+	ae_check_model_name(name);
+	cache_init();
+	if (!OidIsValid(models_relid))
+	{
+		Oid			nsp = get_namespace_oid(AE_SCHEMA, true);
+
+		if (OidIsValid(nsp))
+			models_relid = get_relname_relid(AE_MODELS_TABLE, nsp);
+	}
+
+	memset(key, 0, sizeof(key));
+	strlcpy(key, name, sizeof(key));
+	entry = hash_search(model_cache, key, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->cxt = NULL;
+		entry_clear(entry);
+	}
+	if (entry->valid)
+		return entry;
+
+	/* ask the table which version is deployed */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = CStringGetTextDatum(name);
+	ret = SPI_execute_with_args("SELECT id, model FROM " AE_MODELS_QUAL
+								" WHERE name = $1 AND deployed",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Train one with autoencoder.train().")));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									 SPI_tuptable->tupdesc, 1, &isnull));
+	if (entry->cxt && entry->id == id)
+	{
+		SPI_finish();
+		entry->valid = true;
+		return entry;
+	}
+
+	/* a new version: parse it into a fresh context, then swap */
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has no stored bytes", name)));
+	bytes = DatumGetByteaPP(d);
+	entry_clear(entry);
+	cxt = AllocSetContextCreate(cache_cxt, "autoencoder cached model",
+								ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
+	{
+		ae_model_from_bytes((const unsigned char *) VARDATA_ANY(bytes),
+							VARSIZE_ANY_EXHDR(bytes), &entry->model, cxt,
+							ERRCODE_DATA_CORRUPTED);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	SPI_finish();
+
+	old = MemoryContextSwitchTo(cxt);
+	entry->input = palloc(sizeof(float) * entry->model.arch.n_input);
+	entry->output = palloc(sizeof(float) * entry->model.arch.n_input);
+	entry->work = palloc(sizeof(float) * ae_infer_floats(&entry->model, 1));
+	MemoryContextSwitchTo(old);
+	entry->cxt = cxt;
+	entry->id = id;
+	entry->valid = true;
+	return entry;
+}
+
+PG_FUNCTION_INFO_V1(ae_models_changed);
+
+/*
+ * Statement trigger on the models table: queue a relcache invalidation so
+ * every backend's cache drops its view of the table at its next command.
+ */
+Datum
+ae_models_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ae_models_changed must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
