@@ -89,6 +89,7 @@ ae_model_from_bytes(const unsigned char *buf, size_t len, ae_model *m,
 
 	ae_pg_allocator(&alloc, cxt);
 	st = ae_model_parse(buf, len, m, &alloc, why, sizeof(why));
+	why[0] = pg_toupper((unsigned char) why[0]);	/* a detail is a sentence */
 	if (st != AE_OK)
 		ereport(ERROR,
 				(errcode(errcode_on_error),

@@ -22,6 +22,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -340,7 +341,12 @@ json_num(StringInfo buf, const char *key, double v, bool comma)
 		appendStringInfoString(buf, ", ");
 	escape_json(buf, key);
 	if (isfinite(v))
-		appendStringInfo(buf, ": %.17g", v);
+	{
+		char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+		double_to_shortest_decimal_buf(v, num);
+		appendStringInfo(buf, ": %s", num);
+	}
 	else
 		appendStringInfoString(buf, ": null");
 }

@@ -1,0 +1,111 @@
+-- train: training, versions, metrics, determinism and transactions
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;   -- epoch NOTICEs carry timings
+SET extra_float_digits = 0;
+
+-- 600 points on a curved 2-D surface in 8 dimensions (a low-discrepancy
+-- sequence, so no random()), plus one NULL row
+CREATE TABLE pts (id int PRIMARY KEY, x real[]);
+INSERT INTO pts
+SELECT i, ARRAY[a, b, a * b, a * a, b * b, sin(pi() * a), cos(pi() * b), a - b]::real[]
+FROM (SELECT i, (i * 0.6180339887) % 1 AS a, (i * 0.7548776662) % 1 AS b
+      FROM generate_series(1, 600) i) s;
+INSERT INTO pts VALUES (0, NULL);
+CREATE TABLE pts8 AS SELECT id, x::float8[] AS x FROM pts;
+
+SELECT autoencoder.train('pts', 'SELECT x FROM pts', latent_dim => 3,
+                         hidden_units => '{16}', epochs => 40,
+                         batch_size => 32, learning_rate => 0.01, seed => 7) > 0 AS trained;
+
+SELECT name, version, input_dim, latent_dim, deployed,
+       config->>'activation' AS act, config->>'output_activation' AS out_act,
+       config->>'normalize' AS norm, config->'hidden_units' AS hidden,
+       (metrics->>'rows_used')::int AS used, (metrics->>'rows_skipped')::int AS skipped,
+       (metrics->>'train_rows')::int AS train_rows,
+       (metrics->>'validation_rows')::int AS val_rows,
+       jsonb_array_length(metrics->'loss_curve') = (metrics->>'epochs_run')::int AS curve_ok
+FROM autoencoder.models;
+
+-- the loss went down: last validation loss well below the first epoch's
+SELECT (metrics->>'final_validation_loss')::float8
+       < 0.5 * (metrics->'loss_curve'->0->>'validation_loss')::float8 AS learned
+FROM autoencoder.models WHERE name = 'pts';
+
+-- a new version is deployed, the old one kept but no longer deployed
+SELECT autoencoder.train('pts', 'SELECT x FROM pts', latent_dim => 3,
+                         hidden_units => '{16}', epochs => 40,
+                         batch_size => 32, learning_rate => 0.01, seed => 8) > 0 AS trained;
+SELECT name, version, deployed FROM autoencoder.models ORDER BY version;
+
+-- same seed, same data, same threads: the same model, bit for bit
+SELECT autoencoder.train('pts_again', 'SELECT x FROM pts', latent_dim => 3,
+                         hidden_units => '{16}', epochs => 40,
+                         batch_size => 32, learning_rate => 0.01, seed => 8) > 0 AS trained;
+SELECT bool_and(autoencoder.encode('pts', x) = autoencoder.encode('pts_again', x))
+       AS identical FROM pts;
+SELECT a.metrics->'loss_curve'->-1->'train_loss' = b.metrics->'loss_curve'->-1->'train_loss'
+       AS same_curve
+FROM autoencoder.models a, autoencoder.models b
+WHERE a.name = 'pts' AND a.deployed AND b.name = 'pts_again';
+
+-- a training whose transaction rolls back leaves no row; v2 keeps serving
+CREATE TEMP TABLE before AS SELECT id, autoencoder.encode('pts', x) AS c FROM pts;
+BEGIN;
+SELECT autoencoder.train('pts', 'SELECT x FROM pts', latent_dim => 3, epochs => 2, seed => 99) > 0 AS trained;
+SELECT max(version) FROM autoencoder.models WHERE name = 'pts';
+ROLLBACK;
+SELECT max(version), count(*) FILTER (WHERE deployed) AS deployed
+FROM autoencoder.models WHERE name = 'pts';
+SELECT bool_and(b.c = autoencoder.encode('pts', p.x)) AS same_model
+FROM before b JOIN pts p USING (id);
+
+-- a sample when the source is larger than autoencoder.max_training_rows
+SET autoencoder.max_training_rows = 100;
+SELECT autoencoder.train('pts_sample', 'SELECT x FROM pts', latent_dim => 2, epochs => 2) > 0 AS trained;
+RESET autoencoder.max_training_rows;
+SELECT (metrics->>'rows_used')::int AS used, (metrics->>'rows_read')::int AS read,
+       metrics->'sampled' AS sampled
+FROM autoencoder.models WHERE name = 'pts_sample';
+
+-- every activation, optimiser, noise and scaling trains to a finite loss
+SELECT a, autoencoder.train('act_' || a, 'SELECT x FROM pts', latent_dim => 3,
+                            hidden_units => '{12, 6}', activation => a, epochs => 3) > 0 AS trained
+FROM unnest(ARRAY['relu', 'tanh', 'sigmoid', 'elu', 'linear']) a;
+SELECT autoencoder.train('sgd', 'SELECT x FROM pts', latent_dim => 3, optimizer => 'sgd',
+                         learning_rate => 0.05, epochs => 5) > 0 AS sgd,
+       autoencoder.train('mask', 'SELECT x FROM pts', latent_dim => 3, noise => 'masking',
+                         noise_level => 0.2, epochs => 5) > 0 AS masking,
+       autoencoder.train('gauss', 'SELECT x FROM pts8', latent_dim => 3, noise => 'gaussian',
+                         noise_level => 0.1, epochs => 5) > 0 AS gaussian_float8,
+       autoencoder.train('minmax', 'SELECT x FROM pts', latent_dim => 3,
+                         "normalize" => 'minmax', epochs => 5) > 0 AS minmax,
+       autoencoder.train('plain', 'SELECT x FROM pts', latent_dim => 3,
+                         "normalize" => 'none', validation_fraction => 0, epochs => 5) > 0 AS no_validation;
+SELECT name, config->>'output_activation' AS out_act,
+       (metrics->>'validation_rows')::int AS val_rows,
+       (metrics->>'final_train_loss')::float8 < 10 AS finite
+FROM autoencoder.models WHERE name IN ('minmax', 'plain', 'sgd', 'act_linear') ORDER BY name;
+
+-- early stopping: a step too small to change any float32 weight never
+-- improves on the first epoch, so patience 2 stops after epoch 3
+SELECT autoencoder.train('early', 'SELECT x FROM pts', latent_dim => 3, epochs => 200,
+                         learning_rate => 1e-20, optimizer => 'sgd', patience => 2) > 0 AS trained;
+SELECT (metrics->>'epochs_run')::int AS epochs_run, (metrics->>'best_epoch')::int AS best,
+       metrics->'stopped_early' AS flag
+FROM autoencoder.models WHERE name = 'early';
+
+-- regularisation: a strong L1 on the code shrinks it
+SELECT autoencoder.train('sparse', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
+                         epochs => 20, sparsity => 1.0, seed => 8) > 0 AS sparse,
+       autoencoder.train('decay', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
+                         epochs => 20, weight_decay => 0.1, seed => 8) > 0 AS decay;
+SELECT avg((SELECT avg(abs(c)) FROM unnest(autoencoder.encode('sparse', x)) c))
+       < 0.5 * avg((SELECT avg(abs(c)) FROM unnest(autoencoder.encode('pts_again', x)) c))
+       AS code_shrunk
+FROM pts;
+SELECT config->'weight_decay' AS wd, config->'sparsity' AS l1
+FROM autoencoder.models WHERE name IN ('sparse', 'decay') ORDER BY name;
+
+-- drop_model removes every version
+SELECT autoencoder.drop_model('pts_sample') AS dropped;
+SELECT count(*) FROM autoencoder.models WHERE name = 'pts_sample';
