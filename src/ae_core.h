@@ -147,6 +147,7 @@ typedef struct ae_model
 } ae_model;
 
 ae_status	ae_arch_check(const ae_arch *arch, char *err, size_t errlen);
+size_t		ae_arch_param_count(const ae_arch *arch);
 ae_status	ae_model_create(ae_model *m, const ae_arch *arch, size_t meta_len,
 							const ae_allocator *alloc);
 void		ae_model_destroy(ae_model *m);

@@ -232,31 +232,32 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 				meta_len, AE_MAX_META);
 		return AE_EFORMAT;
 	}
+	/* sizes, total length and checksum are checked before any allocation */
+	if (n_params != ae_arch_param_count(&arch))
+	{
+		SET_ERR("model declares %llu parameters but its layers need %zu",
+				(unsigned long long) n_params, ae_arch_param_count(&arch));
+		return AE_EFORMAT;
+	}
+	body = 4 * (4 * (size_t) arch.n_input + (size_t) n_params) + meta_len;
+	total = hdr + body + CHECKSUM_SIZE;
+	if (len != total)
+	{
+		SET_ERR("model is %zu bytes long but its header describes %zu bytes",
+				len, total);
+		return AE_EFORMAT;
+	}
+	if (fnv1a64(buf, len - CHECKSUM_SIZE) != get_u64(buf + len - CHECKSUM_SIZE))
+	{
+		SET_ERR("model checksum does not match its contents");
+		return AE_EFORMAT;
+	}
 	st = ae_model_create(m, &arch, meta_len, alloc);
 	if (st != AE_OK)
 	{
 		SET_ERR("%s", st == AE_ENOMEM ? "out of memory" :
 				"model sizes are out of range");
 		return st == AE_ENOMEM ? AE_ENOMEM : AE_EFORMAT;
-	}
-	if (n_params != m->n_params)
-	{
-		SET_ERR("model declares %llu parameters but its layers need %zu",
-				(unsigned long long) n_params, m->n_params);
-		goto fail;
-	}
-	body = 4 * (4 * (size_t) arch.n_input + m->n_params) + meta_len;
-	total = hdr + body + CHECKSUM_SIZE;
-	if (len != total)
-	{
-		SET_ERR("model is %zu bytes long but its header describes %zu bytes",
-				len, total);
-		goto fail;
-	}
-	if (fnv1a64(buf, len - CHECKSUM_SIZE) != get_u64(buf + len - CHECKSUM_SIZE))
-	{
-		SET_ERR("model checksum does not match its contents");
-		goto fail;
 	}
 	p = buf + hdr;
 	if (!get_floats(p, m->shift, 4 * (size_t) arch.n_input))

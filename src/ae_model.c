@@ -101,6 +101,17 @@ count_params(const int *dims, int L)
 	return total;
 }
 
+/* Parameters of a valid architecture, 0 if it is invalid or too large. */
+size_t
+ae_arch_param_count(const ae_arch *arch)
+{
+	int			dims[AE_MAX_LAYERS + 1];
+
+	if (ae_arch_check(arch, NULL, 0) != AE_OK)
+		return 0;
+	return count_params(dims, arch_dims(arch, dims));
+}
+
 /* Allocate a model for arch with meta_len bytes of metadata; zeroed. */
 ae_status
 ae_model_create(ae_model *m, const ae_arch *arch, size_t meta_len,
