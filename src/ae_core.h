@@ -259,6 +259,11 @@ typedef struct ae_train_callbacks
 } ae_train_callbacks;
 
 ae_status	ae_train_check(const ae_train_config *cfg, char *err, size_t errlen);
+/*
+ * Train m on rows (raw units).  The rows are scaled in place with the
+ * model's scaling.  Unless cfg->warm_start, the scaling is fitted first and
+ * the weights initialised.
+ */
 ae_status	ae_train(ae_model *m, float *const *rows, size_t n_rows,
 					 const ae_train_config *cfg, const ae_train_callbacks *cb,
 					 const ae_allocator *alloc, ae_train_result *res);

@@ -19,6 +19,40 @@
 #define SET_ERR(...) \
 	do { if (err && errlen > 0) snprintf(err, errlen, __VA_ARGS__); } while (0)
 
+/* Layer sizes of an architecture: dims[0..n_layers]; returns n_layers. */
+static int
+arch_dims(const ae_arch *arch, int *dims)
+{
+	int			k = arch->n_hidden;
+	int			L = 2 * (k + 1);
+
+	dims[0] = arch->n_input;
+	for (int i = 0; i < k; i++)
+		dims[1 + i] = arch->hidden[i];
+	dims[k + 1] = arch->latent;
+	for (int i = 0; i < k; i++)
+		dims[k + 2 + i] = arch->hidden[k - 1 - i];
+	dims[L] = arch->n_input;
+	return L;
+}
+
+/* Parameter count with overflow checks; 0 if over AE_MAX_PARAMS. */
+static size_t
+count_params(const int *dims, int L)
+{
+	size_t		total = 0;
+
+	for (int l = 0; l < L; l++)
+	{
+		size_t		layer = (size_t) dims[l + 1] * ((size_t) dims[l] + 1);
+
+		if (layer > AE_MAX_PARAMS || total > AE_MAX_PARAMS - layer)
+			return 0;
+		total += layer;
+	}
+	return total;
+}
+
 /* Check an architecture's sizes and enum values; message in err. */
 ae_status
 ae_arch_check(const ae_arch *arch, char *err, size_t errlen)
@@ -53,6 +87,16 @@ ae_arch_check(const ae_arch *arch, char *err, size_t errlen)
 		SET_ERR("unknown activation %d", (int) arch->activation);
 		return AE_EINVAL;
 	}
+	{
+		int			dims[AE_MAX_LAYERS + 1];
+
+		if (count_params(dims, arch_dims(arch, dims)) == 0)
+		{
+			SET_ERR("the model would have more than %zu parameters",
+					(size_t) AE_MAX_PARAMS);
+			return AE_EINVAL;
+		}
+	}
 	if (arch->output_activation != AE_ACT_LINEAR &&
 		arch->output_activation != AE_ACT_SIGMOID)
 	{
@@ -65,40 +109,6 @@ ae_arch_check(const ae_arch *arch, char *err, size_t errlen)
 		return AE_EINVAL;
 	}
 	return AE_OK;
-}
-
-/* Layer sizes of an architecture: dims[0..n_layers]; returns n_layers. */
-static int
-arch_dims(const ae_arch *arch, int *dims)
-{
-	int			k = arch->n_hidden;
-	int			L = 2 * (k + 1);
-
-	dims[0] = arch->n_input;
-	for (int i = 0; i < k; i++)
-		dims[1 + i] = arch->hidden[i];
-	dims[k + 1] = arch->latent;
-	for (int i = 0; i < k; i++)
-		dims[k + 2 + i] = arch->hidden[k - 1 - i];
-	dims[L] = arch->n_input;
-	return L;
-}
-
-/* Parameter count with overflow checks; 0 if over AE_MAX_PARAMS. */
-static size_t
-count_params(const int *dims, int L)
-{
-	size_t		total = 0;
-
-	for (int l = 0; l < L; l++)
-	{
-		size_t		layer = (size_t) dims[l + 1] * ((size_t) dims[l] + 1);
-
-		if (layer > AE_MAX_PARAMS || total > AE_MAX_PARAMS - layer)
-			return 0;
-		total += layer;
-	}
-	return total;
 }
 
 /* Parameters of a valid architecture, 0 if it is invalid or too large. */

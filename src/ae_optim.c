@@ -33,7 +33,9 @@ ae_optim_step(ae_optim *o, float *params, const float *grads)
 	if (o->kind == AE_OPT_ADAM)
 	{
 		float		b1 = (float) o->beta1,
-					b2 = (float) o->beta2;
+					b2 = (float) o->beta2,
+					c1m = (float) (1.0 - o->beta1),	/* rounded once */
+					c2m = (float) (1.0 - o->beta2);
 		/* bias corrections folded into the step size, in double */
 		double		c1 = 1.0 - pow(o->beta1, (double) o->t);
 		double		c2 = 1.0 - pow(o->beta2, (double) o->t);
@@ -46,8 +48,8 @@ ae_optim_step(ae_optim *o, float *params, const float *grads)
 			float		g = grads[i];
 
 			/* first and second moments */
-			o->m[i] = b1 * o->m[i] + (1.0f - b1) * g;
-			o->v[i] = b2 * o->v[i] + (1.0f - b2) * g * g;
+			o->m[i] = b1 * o->m[i] + c1m * g;
+			o->v[i] = b2 * o->v[i] + c2m * g * g;
 			/* p -= lr * mhat / (sqrt(vhat) + eps) */
 			params[i] -= step * o->m[i] / (sqrtf(o->v[i]) * rc2 + eps);
 		}

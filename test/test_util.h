@@ -1,0 +1,329 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_util.h
+ *	  Tiny shared harness for the core's unit tests: checks that print one
+ *	  line each, a final "N passed, M failed" summary, a counting malloc
+ *	  allocator with optional fault injection, and numeric helpers.
+ *
+ * Everything is static inline so each test program gets its own copy and
+ * unused helpers do not trigger -Wunused-function.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TEST_UTIL_H
+#define TEST_UTIL_H
+
+#include "ae_core.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Pass/fail accounting                                                    */
+/* ---------------------------------------------------------------------- */
+
+typedef struct tu_state
+{
+	int			passed;
+	int			failed;
+} tu_state;
+
+static tu_state tu_counts;
+
+/* Record one check; prints "ok   - ..." or "FAIL - ..." on its own line. */
+static inline int
+tu_check(int cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static inline int
+tu_check(int cond, const char *fmt, ...)
+{
+	va_list		ap;
+
+	fputs(cond ? "ok   - " : "FAIL - ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	if (cond)
+		tu_counts.passed++;
+	else
+		tu_counts.failed++;
+	return cond;
+}
+
+#define CHECK(cond, ...) tu_check((cond) ? 1 : 0, __VA_ARGS__)
+
+/* Print the summary line; returns the process exit status. */
+static inline int
+tu_finish(void)
+{
+	printf("%d passed, %d failed\n", tu_counts.passed, tu_counts.failed);
+	fflush(stdout);
+	return tu_counts.failed > 0 ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Allocator: malloc/free with live-block counting and fault injection     */
+/* ---------------------------------------------------------------------- */
+
+typedef struct tu_alloc_ctx
+{
+	long		live;			/* blocks handed out and not yet released */
+	long		total;			/* successful allocations so far */
+	long		fail_at;		/* fail the allocation with this index; <0: never */
+	long		failures;		/* allocations refused */
+	size_t		max_request;	/* largest size asked for */
+	size_t		cap;			/* refuse requests above this (0: 256 MiB) */
+} tu_alloc_ctx;
+
+static inline void *
+tu_alloc_fn(void *ctx, size_t size)
+{
+	tu_alloc_ctx *c = (tu_alloc_ctx *) ctx;
+	void	   *p;
+	size_t		cap = c->cap ? c->cap : ((size_t) 256 << 20);
+
+	if (size > c->max_request)
+		c->max_request = size;
+	if (size > cap)
+	{
+		c->failures++;
+		return NULL;
+	}
+	if (c->fail_at >= 0 && c->total + c->failures >= c->fail_at)
+	{
+		c->failures++;
+		return NULL;
+	}
+	p = malloc(size ? size : 1);
+	if (p == NULL)
+		return NULL;
+	c->total++;
+	c->live++;
+	return p;
+}
+
+static inline void
+tu_release_fn(void *ctx, void *ptr)
+{
+	tu_alloc_ctx *c = (tu_alloc_ctx *) ctx;
+
+	if (ptr == NULL)
+		return;
+	c->live--;
+	free(ptr);
+}
+
+/* An allocator bound to ctx; fail_at < 0 disables fault injection. */
+static inline ae_allocator
+tu_allocator(tu_alloc_ctx *ctx, long fail_at)
+{
+	ae_allocator a;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->fail_at = fail_at;
+	a.alloc = tu_alloc_fn;
+	a.release = tu_release_fn;
+	a.ctx = ctx;
+	return a;
+}
+
+/* Plain malloc for the tests' own buffers; aborts on failure. */
+static inline void *
+tu_xmalloc(size_t n)
+{
+	void	   *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+static inline void *
+tu_xcalloc(size_t n, size_t size)
+{
+	void	   *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Numeric helpers                                                         */
+/* ---------------------------------------------------------------------- */
+
+/* |a - b| <= atol + rtol * max(|a|, |b|), false for NaN. */
+static inline int
+tu_close(double a, double b, double rtol, double atol)
+{
+	double		d = fabs(a - b);
+	double		m = fmax(fabs(a), fabs(b));
+
+	if (isnan(a) || isnan(b))
+		return 0;
+	return d <= atol + rtol * m;
+}
+
+/* Relative difference with a floor on the denominator. */
+static inline double
+tu_reldiff(double a, double b, double floor_)
+{
+	double		m = fmax(fmax(fabs(a), fabs(b)), floor_);
+
+	return fabs(a - b) / m;
+}
+
+static inline double
+tu_max_abs_d(const double *x, size_t n)
+{
+	double		m = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		if (fabs(x[i]) > m)
+			m = fabs(x[i]);
+	return m;
+}
+
+static inline double
+tu_max_abs_f(const float *x, size_t n)
+{
+	double		m = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		if (fabs((double) x[i]) > m)
+			m = fabs((double) x[i]);
+	return m;
+}
+
+/* Uniform in [lo, hi) from the core's RNG. */
+static inline double
+tu_unif(ae_rng *r, double lo, double hi)
+{
+	return lo + (hi - lo) * ae_rng_uniform(r);
+}
+
+/* Activation written out independently of the core, alpha = 1 for ELU. */
+static inline double
+tu_act(double z, ae_activation act)
+{
+	switch (act)
+	{
+		case AE_ACT_LINEAR:
+			return z;
+		case AE_ACT_RELU:
+			return z > 0.0 ? z : 0.0;
+		case AE_ACT_TANH:
+			return tanh(z);
+		case AE_ACT_SIGMOID:
+			return 1.0 / (1.0 + exp(-z));
+		case AE_ACT_ELU:
+			return z > 0.0 ? z : expm1(z);
+		default:
+			return NAN;
+	}
+}
+
+static inline const char *
+tu_act_name(ae_activation act)
+{
+	static const char *const names[] = {"linear", "relu", "tanh", "sigmoid", "elu"};
+
+	return (act >= 0 && act < AE_ACT_COUNT) ? names[act] : "?";
+}
+
+/* A zeroed architecture with the given shape. */
+static inline ae_arch
+tu_arch(int n_input, int latent, int n_hidden, const int *hidden,
+		ae_activation act, ae_activation out_act, ae_normalize norm)
+{
+	ae_arch		a;
+
+	memset(&a, 0, sizeof(a));
+	a.n_input = n_input;
+	a.latent = latent;
+	a.n_hidden = n_hidden;
+	for (int i = 0; i < n_hidden && i < AE_MAX_HIDDEN; i++)
+		a.hidden[i] = hidden[i];
+	a.activation = act;
+	a.output_activation = out_act;
+	a.normalize = norm;
+	return a;
+}
+
+/* A sensible baseline training configuration. */
+static inline ae_train_config
+tu_config(void)
+{
+	ae_train_config c;
+
+	memset(&c, 0, sizeof(c));
+	c.epochs = AE_DEFAULT_EPOCHS;
+	c.batch_size = AE_DEFAULT_BATCH;
+	c.learning_rate = AE_DEFAULT_LR;
+	c.optimizer = AE_OPT_ADAM;
+	c.weight_decay = 0.0;
+	c.sparsity = 0.0;
+	c.noise = AE_NOISE_NONE;
+	c.noise_level = 0.0;
+	c.validation_fraction = AE_DEFAULT_VALFRAC;
+	c.patience = AE_DEFAULT_PATIENCE;
+	c.seed = AE_DEFAULT_SEED;
+	c.warm_start = 0;
+	return c;
+}
+
+/* Rows as an array of pointers into one contiguous (n, d) float block. */
+typedef struct tu_rows
+{
+	float	   *data;
+	float	  **rows;
+	size_t		n;
+	int			d;
+} tu_rows;
+
+static inline tu_rows
+tu_rows_new(size_t n, int d)
+{
+	tu_rows		r;
+
+	r.data = (float *) tu_xcalloc(n * (size_t) d, sizeof(float));
+	r.rows = (float **) tu_xcalloc(n, sizeof(float *));
+	r.n = n;
+	r.d = d;
+	for (size_t i = 0; i < n; i++)
+		r.rows[i] = r.data + i * (size_t) d;
+	return r;
+}
+
+/* A fresh copy (training may normalize rows in place). */
+static inline tu_rows
+tu_rows_copy(const tu_rows *src)
+{
+	tu_rows		r = tu_rows_new(src->n, src->d);
+
+	memcpy(r.data, src->data, src->n * (size_t) src->d * sizeof(float));
+	return r;
+}
+
+static inline void
+tu_rows_free(tu_rows *r)
+{
+	free(r->data);
+	free(r->rows);
+	r->data = NULL;
+	r->rows = NULL;
+}
+
+#endif							/* TEST_UTIL_H */
