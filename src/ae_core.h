@@ -227,6 +227,7 @@ typedef struct ae_train_config
 	int			patience;		/* 0: no early stopping */
 	uint64_t	seed;
 	int			warm_start;		/* keep m's weights and scaling */
+	int			preset_scaling;	/* keep m's scaling, initialise weights */
 } ae_train_config;
 
 typedef struct ae_epoch_stats

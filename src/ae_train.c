@@ -241,7 +241,8 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 
 	if (!cfg->warm_start)
 	{
-		ae_scaling_fit(m, rows, n_rows, (double *) work);
+		if (!cfg->preset_scaling)
+			ae_scaling_fit(m, rows, n_rows, (double *) work);
 		ae_model_init_weights(m, &rng);
 	}
 	for (size_t r = 0; r < n_rows; r++)
