@@ -5,15 +5,16 @@ DATA = autoencoder--0.1.0.sql
 
 CORE_OBJS = src/ae_util.o src/ae_model.o src/ae_layers.o src/ae_net.o \
 	src/ae_optim.o src/ae_scale.o src/ae_infer.o src/ae_train.o \
-	src/ae_format.o
+	src/ae_format.o src/ae_stats.o src/ae_pca.o
 GLUE_OBJS = src/autoencoder.o src/ae_pg_array.o src/ae_pg_cache.o \
-	src/ae_pg_infer.o src/ae_pg_train.o
+	src/ae_pg_infer.o src/ae_pg_train.o src/ae_pg_options.o \
+	src/ae_pg_store.o src/ae_pg_model.o src/ae_pg_fit.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lopenblas -lm
 
-REGRESS = train infer errors
+REGRESS = train infer errors fit
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=autoencoder
 
 PG_CONFIG ?= pg_config

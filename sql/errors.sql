@@ -100,13 +100,20 @@ SELECT count(*) FROM autoencoder.models WHERE name = 'bad';
 -- corrupted model bytes: an error, never a crash
 \pset tuples_only on
 \pset format unaligned
-UPDATE autoencoder.models SET model = overlay(model PLACING '\xdeadbeef'::bytea FROM 200)
+-- (test-only casts that skip validation, as corruption on disk would)
+CREATE CAST (bytea AS autoencoder.model) WITHOUT FUNCTION;
+CREATE CAST (autoencoder.model AS bytea) WITHOUT FUNCTION;
+UPDATE autoencoder.models
+SET model = overlay(model::bytea PLACING '\xdeadbeef'::bytea FROM 200)::autoencoder.model
 WHERE name = 'act_tanh';
 SELECT pg_temp.err($$SELECT autoencoder.encode('act_tanh', x) FROM pts WHERE id = 1$$);
-UPDATE autoencoder.models SET model = substring(model FROM 1 FOR 100) WHERE name = 'act_elu';
+UPDATE autoencoder.models SET model = substring(model::bytea FROM 1 FOR 100)::autoencoder.model
+WHERE name = 'act_elu';
 SELECT pg_temp.err($$SELECT autoencoder.encode('act_elu', x) FROM pts WHERE id = 1$$);
-UPDATE autoencoder.models SET model = '\x00'::bytea WHERE name = 'act_relu';
+UPDATE autoencoder.models SET model = '\x00'::bytea::autoencoder.model WHERE name = 'act_relu';
 SELECT pg_temp.err($$SELECT autoencoder.encode('act_relu', x) FROM pts WHERE id = 1$$);
+DROP CAST (bytea AS autoencoder.model);
+DROP CAST (autoencoder.model AS bytea);
 SELECT pg_temp.err($$SELECT autoencoder.drop_model('nope')$$);
 
 \pset tuples_only off

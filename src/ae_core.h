@@ -212,6 +212,50 @@ void		ae_scaling_fit(ae_model *m, float *const *rows, size_t n,
 						   double *work);	/* work: 2 * n_input doubles */
 void		ae_scaling_apply(const ae_model *m, float *row);
 
+/*
+ * Exact moments of a stream of rows, mergeable (ae_stats.c).  m2 is the
+ * co-moment matrix (d, d), upper triangle, when full, else its diagonal.
+ */
+typedef struct ae_moments
+{
+	int			d;
+	int			full;
+	uint64_t	n;				/* rows folded in */
+	double	   *mean;			/* (d) */
+	double	   *lo;				/* (d) minimum of each feature */
+	double	   *hi;				/* (d) maximum */
+	double	   *m2;				/* (d, d) or (d) */
+} ae_moments;
+
+size_t		ae_moments_doubles(int d, int full);
+void		ae_moments_init(ae_moments *m, int d, int full, double *storage);
+void		ae_moments_attach(ae_moments *m, int d, int full, uint64_t n,
+							  double *storage);
+void		ae_moments_add(ae_moments *m, const float *rows, int B,
+						   double *work);	/* work: B * d + 5 * d doubles */
+void		ae_moments_merge(ae_moments *a, const ae_moments *b,
+							 double *work);	/* work: d doubles */
+void		ae_scaling_from_moments(ae_model *m, const ae_moments *mom);
+
+/* Uniform reservoir sampling and its merge (ae_stats.c). */
+int64_t		ae_reservoir_slot(ae_rng *rng, uint64_t seen, uint64_t cap);
+uint64_t	ae_reservoir_merge_counts(ae_rng *rng, uint64_t seen_a,
+									  uint64_t k_a, uint64_t seen_b,
+									  uint64_t k_b, uint64_t cap,
+									  uint64_t *take_a);
+void		ae_rng_choose(ae_rng *rng, uint64_t *idx, uint64_t n, uint64_t t);
+
+/*
+ * Exact PCA as a linear autoencoder (ae_pca.c).  m must have no hidden
+ * layers and linear activations; its scaling is set from mom, its weights
+ * to the top latent eigenvectors of the covariance of the scaled rows
+ * (each signed so its largest component is positive).  explained gets each
+ * component's share of the total variance, residual the mean squared
+ * reconstruction error per element in scaled units.
+ */
+ae_status	ae_pca_solve(ae_model *m, const ae_moments *mom, double *explained,
+						 double *residual, const ae_allocator *alloc);
+
 /* Training (ae_train.c). */
 typedef struct ae_train_config
 {

@@ -97,6 +97,21 @@ ae_model_from_bytes(const unsigned char *buf, size_t len, ae_model *m,
 				 errdetail("%s.", why)));
 }
 
+/* Parse model bytes into s and allocate its buffers, all in cxt. */
+void
+ae_serving_load(AeServing *s, const unsigned char *buf, size_t len,
+				MemoryContext cxt, int errcode_on_error)
+{
+	MemoryContext old;
+
+	ae_model_from_bytes(buf, len, &s->model, cxt, errcode_on_error);
+	old = MemoryContextSwitchTo(cxt);
+	s->input = palloc(sizeof(float) * s->model.arch.n_input);
+	s->output = palloc(sizeof(float) * s->model.arch.n_input);
+	s->work = palloc(sizeof(float) * ae_infer_floats(&s->model, 1));
+	MemoryContextSwitchTo(old);
+}
+
 /* Drop what an entry holds and mark it empty. */
 static void
 entry_clear(AeCachedModel *entry)
@@ -106,7 +121,7 @@ entry_clear(AeCachedModel *entry)
 	entry->cxt = NULL;
 	entry->id = 0;
 	entry->valid = false;
-	memset(&entry->model, 0, sizeof(entry->model));
+	memset(&entry->s, 0, sizeof(entry->s));
 }
 
 /*
@@ -124,9 +139,8 @@ ae_cache_get(const char *name)
 	int64		id;
 	bool		isnull;
 	Datum		d;
-	bytea	   *bytes;
-	MemoryContext cxt,
-				old;
+	struct varlena *bytes;
+	MemoryContext cxt;
 	int			ret;
 
 	ae_check_model_name(name);
@@ -179,15 +193,14 @@ ae_cache_get(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model \"%s\" has no stored bytes", name)));
-	bytes = DatumGetByteaPP(d);
+	bytes = PG_DETOAST_DATUM_PACKED(d);
 	entry_clear(entry);
 	cxt = AllocSetContextCreate(cache_cxt, "autoencoder cached model",
 								ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
-		ae_model_from_bytes((const unsigned char *) VARDATA_ANY(bytes),
-							VARSIZE_ANY_EXHDR(bytes), &entry->model, cxt,
-							ERRCODE_DATA_CORRUPTED);
+		ae_serving_load(&entry->s, (const unsigned char *) VARDATA_ANY(bytes),
+						VARSIZE_ANY_EXHDR(bytes), cxt, ERRCODE_DATA_CORRUPTED);
 	}
 	PG_CATCH();
 	{
@@ -196,12 +209,6 @@ ae_cache_get(const char *name)
 	}
 	PG_END_TRY();
 	SPI_finish();
-
-	old = MemoryContextSwitchTo(cxt);
-	entry->input = palloc(sizeof(float) * entry->model.arch.n_input);
-	entry->output = palloc(sizeof(float) * entry->model.arch.n_input);
-	entry->work = palloc(sizeof(float) * ae_infer_floats(&entry->model, 1));
-	MemoryContextSwitchTo(old);
 	entry->cxt = cxt;
 	entry->id = id;
 	entry->valid = true;

@@ -1,32 +1,42 @@
 /*-------------------------------------------------------------------------
  *
  * ae_pg_infer.c
- *	  SQL inference functions on deployed models: encode, decode,
- *	  reconstruct, denoise, reconstruction_error.
+ *	  SQL inference functions: encode, decode, reconstruct, denoise,
+ *	  reconstruction_error, each on a model name or a model value.
  *
- * Each takes a model name and one real[] or double precision[] row and
- * returns an array of the input's element type.  The model comes from the
- * backend cache; fn_extra remembers the entry of the last name seen, so a
- * scan over a column does one forward pass per row and no lookups.
+ * Every function takes one real[] or double precision[] row and returns an
+ * array of the input's element type.  By name, the deployed model comes
+ * from the backend cache and fn_extra remembers the entry of the last name
+ * seen; by value, ae_model_arg parses the value once per query.  Either
+ * way a row costs one forward pass and one result array.
  *
  *-------------------------------------------------------------------------
  */
 #include "ae_pg.h"
 
 #include "catalog/pg_type.h"
-#include "fmgr.h"
 #include "utils/builtins.h"
 
-/* What fn_extra keeps between calls of one function in one query. */
+/* What fn_extra keeps between calls of a by-name function in one query. */
 typedef struct InferCallCache
 {
 	char		name[NAMEDATALEN];
 	AeCachedModel *entry;
 } InferCallCache;
 
+/* The inference operations. */
+typedef enum InferOp
+{
+	OP_ENCODE,
+	OP_DECODE,
+	OP_RECONSTRUCT,
+	OP_DENOISE,
+	OP_ERROR
+} InferOp;
+
 /* The deployed model named by argument 0, via fn_extra and the cache. */
-static AeCachedModel *
-model_arg(FunctionCallInfo fcinfo)
+static AeServing *
+model_name_arg(FunctionCallInfo fcinfo)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	InferCallCache *cc = fcinfo->flinfo->fn_extra;
@@ -49,91 +59,68 @@ model_arg(FunctionCallInfo fcinfo)
 		cc->entry = ae_cache_get(name);
 		strlcpy(cc->name, name, NAMEDATALEN);
 	}
-	return cc->entry;
+	return &cc->entry->s;
 }
 
-/* Read argument 1 into the entry's input buffer; returns its element type. */
-static Oid
-input_arg(FunctionCallInfo fcinfo, AeCachedModel *e, int expected,
-		  const char *what)
+/* Apply op to argument 1 with the model in s. */
+static Datum
+infer(FunctionCallInfo fcinfo, AeServing *s, InferOp op)
 {
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
 	Oid			elem = ARR_ELEMTYPE(a);
+	const ae_model *m = &s->model;
+	int			in_dim = op == OP_DECODE ? m->arch.latent : m->arch.n_input;
+	double		err;
+	ArrayType  *result;
 
-	ae_array_to_floats(a, e->input, expected, what);
+	ae_array_to_floats(a, s->input, in_dim, op == OP_DECODE ? "code" : "input");
 	if ((Pointer) a != PG_GETARG_POINTER(1))
 		pfree(a);
-	return elem;
+	switch (op)
+	{
+		case OP_ENCODE:
+			ae_encode(m, s->input, 1, s->output, s->work);
+			result = ae_floats_to_array(s->output, m->arch.latent, elem);
+			break;
+		case OP_DECODE:
+			ae_decode(m, s->input, 1, s->output, s->work);
+			result = ae_floats_to_array(s->output, m->arch.n_input, elem);
+			break;
+		case OP_RECONSTRUCT:
+		case OP_DENOISE:
+			ae_reconstruct(m, s->input, 1, s->output, op == OP_DENOISE, s->work);
+			result = ae_floats_to_array(s->output, m->arch.n_input, elem);
+			break;
+		case OP_ERROR:
+		default:
+			ae_reconstruction_error(m, s->input, 1, &err, s->work);
+			PG_RETURN_FLOAT8(err);
+	}
+	PG_RETURN_ARRAYTYPE_P(result);
 }
 
-PG_FUNCTION_INFO_V1(ae_encode_name);
-
-/* encode(model_name, x): the latent code of x. */
-Datum
-ae_encode_name(PG_FUNCTION_ARGS)
-{
-	AeCachedModel *e = model_arg(fcinfo);
-	Oid			elem = input_arg(fcinfo, e, e->model.arch.n_input, "input");
-
-	ae_encode(&e->model, e->input, 1, e->output, e->work);
-	PG_RETURN_ARRAYTYPE_P(ae_floats_to_array(e->output, e->model.arch.latent,
-											 elem));
+/* Define the by-name and by-value SQL entry points of one operation. */
+#define INFER_FUNCS(sqlname, op) \
+PG_FUNCTION_INFO_V1(ae_##sqlname##_name); \
+Datum \
+ae_##sqlname##_name(PG_FUNCTION_ARGS) \
+{ \
+	return infer(fcinfo, model_name_arg(fcinfo), op); \
+} \
+PG_FUNCTION_INFO_V1(ae_##sqlname##_value); \
+Datum \
+ae_##sqlname##_value(PG_FUNCTION_ARGS) \
+{ \
+	return infer(fcinfo, ae_model_arg(fcinfo, 0), op); \
 }
 
-PG_FUNCTION_INFO_V1(ae_decode_name);
-
-/* decode(model_name, code): the input-space row a code decodes to. */
-Datum
-ae_decode_name(PG_FUNCTION_ARGS)
-{
-	AeCachedModel *e = model_arg(fcinfo);
-	Oid			elem = input_arg(fcinfo, e, e->model.arch.latent, "code");
-
-	ae_decode(&e->model, e->input, 1, e->output, e->work);
-	PG_RETURN_ARRAYTYPE_P(ae_floats_to_array(e->output,
-											 e->model.arch.n_input, elem));
-}
-
-/* Shared body of reconstruct and denoise. */
-static Datum
-reconstruct_common(FunctionCallInfo fcinfo, bool clamp)
-{
-	AeCachedModel *e = model_arg(fcinfo);
-	Oid			elem = input_arg(fcinfo, e, e->model.arch.n_input, "input");
-
-	ae_reconstruct(&e->model, e->input, 1, e->output, clamp, e->work);
-	PG_RETURN_ARRAYTYPE_P(ae_floats_to_array(e->output,
-											 e->model.arch.n_input, elem));
-}
-
-PG_FUNCTION_INFO_V1(ae_reconstruct_name);
-
-/* reconstruct(model_name, x): decode(encode(x)). */
-Datum
-ae_reconstruct_name(PG_FUNCTION_ARGS)
-{
-	return reconstruct_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(ae_denoise_name);
-
-/* denoise(model_name, x): the reconstruction clamped to the training range. */
-Datum
-ae_denoise_name(PG_FUNCTION_ARGS)
-{
-	return reconstruct_common(fcinfo, true);
-}
-
-PG_FUNCTION_INFO_V1(ae_reconstruction_error_name);
-
-/* reconstruction_error(model_name, x): mean squared error in input units. */
-Datum
-ae_reconstruction_error_name(PG_FUNCTION_ARGS)
-{
-	AeCachedModel *e = model_arg(fcinfo);
-	double		err;
-
-	input_arg(fcinfo, e, e->model.arch.n_input, "input");
-	ae_reconstruction_error(&e->model, e->input, 1, &err, e->work);
-	PG_RETURN_FLOAT8(err);
-}
+/* encode: the latent code of x. */
+INFER_FUNCS(encode, OP_ENCODE)
+/* decode: the input-space row a code decodes to. */
+INFER_FUNCS(decode, OP_DECODE)
+/* reconstruct: decode(encode(x)). */
+INFER_FUNCS(reconstruct, OP_RECONSTRUCT)
+/* denoise: the reconstruction clamped to the training range. */
+INFER_FUNCS(denoise, OP_DENOISE)
+/* reconstruction_error: mean squared error in input units. */
+INFER_FUNCS(reconstruction_error, OP_ERROR)

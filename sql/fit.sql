@@ -1,0 +1,184 @@
+-- fit: the aggregate, the model type, exact PCA, parallel plans
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+SET extra_float_digits = 0;
+
+-- exact PCA through train(): a linear model is solved, not trained
+SELECT autoencoder.train('pca', 'SELECT x FROM pts', latent_dim => 2, activation => 'linear') > 0 AS trained;
+SELECT config->>'solver' AS solver, (metrics->>'epochs_run')::int AS epochs,
+       jsonb_array_length(metrics->'explained_variance_ratio') AS components,
+       (metrics->'explained_variance_ratio'->>0)::float8
+         >= (metrics->'explained_variance_ratio'->>1)::float8 AS descending
+FROM autoencoder.models WHERE name = 'pca';
+
+-- PCA's training error is the variance it leaves out, per element
+SELECT autoencoder.train('pca_raw', 'SELECT x FROM pts', latent_dim => 2,
+                         activation => 'linear', "normalize" => 'none') > 0 AS trained;
+SELECT abs((metrics->>'final_train_loss')::float8
+           - (SELECT avg(autoencoder.reconstruction_error('pca_raw', x)) FROM pts))
+       < 1e-6 * (metrics->>'final_train_loss')::float8 AS residual_exact
+FROM autoencoder.models WHERE name = 'pca_raw';
+
+-- the aggregate gives the same PCA as train(): same codes within 1e-5
+CREATE TABLE fitted AS
+SELECT autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}') AS m FROM pts;
+SELECT max(abs(a - b)) < 1e-4 AS same_codes
+FROM pts, fitted,
+     unnest(autoencoder.encode(fitted.m, x), autoencoder.encode('pca', x)) u(a, b)
+WHERE x IS NOT NULL;
+
+-- describe: architecture, options, scaling, metrics, size
+SELECT d->'input_dim' AS input_dim, d->'latent_dim' AS latent_dim,
+       d->'hidden_units' AS hidden, d->>'activation' AS act,
+       d->'config'->>'solver' AS solver, d->'scaling'->>'normalize' AS norm,
+       jsonb_array_length(d->'scaling'->'shift') AS shifts,
+       (d->>'size_bytes')::int = octet_length(fitted.m::text) / 2 AS size_ok,
+       d->'training'->'rows_read' AS rows_read, d->'training'->'rows_skipped' AS skipped,
+       jsonb_array_length(d->'training'->'explained_variance_ratio') AS ratios
+FROM fitted, LATERAL autoencoder.describe(fitted.m) d;
+
+-- parallel: Partial Aggregate across workers gives the same PCA
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF)
+SELECT autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}') FROM many;
+CREATE TABLE fit_parallel AS
+SELECT autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}') AS m FROM many;
+RESET max_parallel_workers_per_gather;
+CREATE TABLE fit_serial AS
+SELECT autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}') AS m FROM many;
+SELECT max(abs(a - b) / greatest(abs(b), 1e-3)) < 1e-5 AS same_model
+FROM pts, fit_parallel p, fit_serial s,
+     unnest(autoencoder.reconstruct(p.m, x), autoencoder.reconstruct(s.m, x)) u(a, b)
+WHERE x IS NOT NULL;
+SELECT (autoencoder.describe(p.m)->'training'->>'rows_read')::int AS parallel_rows,
+       (autoencoder.describe(s.m)->'training'->>'rows_read')::int AS serial_rows
+FROM fit_parallel p, fit_serial s;
+
+-- sampled gradient training in parallel reaches the same quality
+SET max_parallel_workers_per_gather = 2;
+CREATE TABLE fit_nl_parallel AS
+SELECT autoencoder.fit(x, '{"latent_dim": 3, "hidden_units": [16], "epochs": 15,
+                            "max_rows": 2000, "learning_rate": 0.01}') AS m FROM many;
+RESET max_parallel_workers_per_gather;
+CREATE TABLE fit_nl_serial AS
+SELECT autoencoder.fit(x, '{"latent_dim": 3, "hidden_units": [16], "epochs": 15,
+                            "max_rows": 2000, "learning_rate": 0.01}') AS m FROM many;
+SELECT (autoencoder.describe(p.m)->'training'->>'rows_used')::int AS parallel_used,
+       (autoencoder.describe(s.m)->'training'->'sampled') AS sampled,
+       (SELECT avg(autoencoder.reconstruction_error(p.m, x)) FROM pts)
+         < 2 * (SELECT avg(autoencoder.reconstruction_error(s.m, x)) FROM pts)
+       AND (SELECT avg(autoencoder.reconstruction_error(s.m, x)) FROM pts)
+         < 2 * (SELECT avg(autoencoder.reconstruction_error(p.m, x)) FROM pts) AS same_quality,
+       (SELECT avg(autoencoder.reconstruction_error(p.m, x)) FROM pts)
+         < (SELECT avg(autoencoder.reconstruction_error(pca.m, x)) FROM pts, fitted pca) AS beats_pca
+FROM fit_nl_parallel p, fit_nl_serial s;
+
+-- GROUP BY: one model per group, each fitted to its own group
+CREATE TABLE grouped (g int, x real[]);
+INSERT INTO grouped SELECT 1, x FROM pts WHERE x IS NOT NULL;
+INSERT INTO grouped SELECT 2, ARRAY(SELECT v * 10 + 5 FROM unnest(x) v)::real[] FROM pts WHERE x IS NOT NULL;
+CREATE TABLE group_models AS
+SELECT g, autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear", "normalize": "none"}') AS m
+FROM grouped GROUP BY g;
+SELECT g, round((autoencoder.describe(m)->'scaling'->'min'->>0)::numeric, 2) AS min0,
+       (SELECT avg(autoencoder.reconstruction_error(gm.m, x)) FROM grouped WHERE grouped.g = gm.g)
+       < (SELECT avg(autoencoder.reconstruction_error(o.m, x)) FROM grouped, group_models o
+                 WHERE grouped.g = gm.g AND o.g <> gm.g) AS own_model_fits
+FROM group_models gm ORDER BY g;
+
+-- the window-free building block of the issue
+WITH m AS (SELECT autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}') AS m FROM pts)
+SELECT count(*) AS encoded, min(array_length(autoencoder.encode(m.m, x), 1)) AS code_len
+FROM pts, m WHERE x IS NOT NULL;
+
+-- no rows gives NULL; NULL rows are skipped and counted
+SELECT autoencoder.fit(x) IS NULL AS no_rows FROM pts WHERE false;
+SELECT autoencoder.fit(x) IS NULL AS only_nulls FROM pts WHERE x IS NULL;
+SELECT autoencoder.describe(autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}'))
+       ->'training'->'rows_skipped' AS skipped FROM pts;
+-- defaults: relu, latent_dim min(16, input dimension)
+SELECT d->'latent_dim' AS latent, d->>'activation' AS act, d->'config'->>'solver' AS solver
+FROM (SELECT autoencoder.describe(autoencoder.fit(x)) d FROM pts) s;
+
+-- double precision input
+SELECT autoencoder.describe(autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}'))
+       ->'input_dim' AS dims FROM pts8;
+
+-- the model type: text and binary round trips are exact
+SELECT m::text::autoencoder.model::text = m::text AS text_round_trip FROM fitted;
+COPY (SELECT m FROM fitted) TO '/tmp/ae_regress_model.bin' WITH (FORMAT binary);
+CREATE TABLE fitted_copy (m autoencoder.model);
+COPY fitted_copy FROM '/tmp/ae_regress_model.bin' WITH (FORMAT binary);
+SELECT a.m::text = b.m::text AS binary_round_trip FROM fitted a, fitted_copy b;
+
+-- get_model and save: values in and out of the models table
+SELECT autoencoder.save('saved', m) > 0 AS saved FROM fitted;
+SELECT autoencoder.get_model('saved')::text = m::text AS same FROM fitted;
+SELECT autoencoder.save('saved', m, deploy => false) > 0 AS saved_v2 FROM fit_serial;
+SELECT version, deployed, config->>'solver' AS solver FROM autoencoder.models
+WHERE name = 'saved' ORDER BY version;
+SELECT autoencoder.get_model('saved', 2)::text = m::text AS v2 FROM fit_serial;
+SELECT bool_and(autoencoder.encode('saved', x) = autoencoder.encode(f.m, x)) AS by_name_is_deployed
+FROM pts, fitted f WHERE x IS NOT NULL;
+
+-- the models table joins like any table (how a distributed engine ships a model)
+SELECT count(*) AS encoded
+FROM pts, autoencoder.models m
+WHERE m.name = 'pca' AND m.deployed AND autoencoder.encode(m.model, pts.x) IS NOT NULL;
+
+-- model values work in generated columns and expression indexes
+DO $$
+BEGIN
+    EXECUTE format('CREATE TABLE gen (id int, x real[], code real[] GENERATED ALWAYS AS '
+                   '(autoencoder.encode(%L::autoencoder.model, x)) STORED)',
+                   (SELECT m::text FROM fitted));
+    EXECUTE format('CREATE INDEX gen_err ON gen ((autoencoder.reconstruction_error(%L::autoencoder.model, x)))',
+                   (SELECT m::text FROM fitted));
+END
+$$;
+INSERT INTO gen (id, x) SELECT id, x FROM pts WHERE x IS NOT NULL;
+SELECT bool_and(g.code = autoencoder.encode(f.m, g.x)) AS generated_ok FROM gen g, fitted f;
+
+-- errors
+\pset tuples_only on
+\pset format unaligned
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
+END
+$$;
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent": 2}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": "two"}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 2.5}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 9}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"activation": 1}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"hidden_units": [4, "x"]}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"hidden_units": 4}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"epochs": 0}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"learning_rate": -1}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"max_rows": 0}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '[1, 2]') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"solver": "exact", "activation": "relu"}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"activation": "linear", "hidden_units": [4]}') FROM pts$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 2}') FROM (VALUES ('{1,2,3}'::real[]), ('{1,2}'::real[])) v(x)$$);
+SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 1}') FROM (VALUES ('{1,NaN}'::real[])) v(x)$$);
+SELECT pg_temp.err($$SELECT 'abc'::autoencoder.model$$);
+SELECT pg_temp.err($$SELECT 'zz'::autoencoder.model$$);
+SELECT pg_temp.err($$SELECT '00'::autoencoder.model$$);
+SELECT pg_temp.err($$SELECT overlay(m::text PLACING 'deadbeef' FROM 201)::autoencoder.model FROM fitted$$);
+SELECT pg_temp.err($$SELECT left(m::text, 400)::autoencoder.model FROM fitted$$);
+SELECT pg_temp.err($$SELECT '00'::autoencoder.fit_state$$);
+SELECT pg_temp.err($$SELECT autoencoder.get_model('nope')$$);
+SELECT pg_temp.err($$SELECT autoencoder.get_model('pca', 99)$$);
+SELECT pg_temp.err($$SELECT autoencoder.encode(m, '{1,2,3}'::real[]) FROM fitted$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, solver => 'newton')$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, activation => 'linear', noise => 'gaussian')$$);

@@ -1,0 +1,321 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_pg_model.c
+ *	  The type autoencoder.model: I/O, the per-query parse cache of model
+ *	  arguments, describe() and save().
+ *
+ * A value is a varlena holding the model format of ae_format.c unchanged.
+ * Its text form is the bytes in lower-case hex, its binary form the bytes;
+ * both are validated in full on input, so a column of this type, pg_dump
+ * and COPY lose nothing and accept nothing corrupt.
+ *
+ * Inference on a value must not parse it per row.  ae_model_arg keeps the
+ * parsed model in fn_extra and recognises the same value again without
+ * detoasting it when it is a TOAST pointer (same toast relation and value
+ * OID: a stored value never changes in place) and, for in-memory values,
+ * by length, stored checksum and leading bytes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_pg.h"
+
+#include "access/detoast.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#define KEY_PREFIX	64			/* leading bytes compared for in-memory values */
+
+/* What fn_extra keeps for a model argument. */
+typedef struct ValueCache
+{
+	bool		valid;
+	bool		external;		/* identified by TOAST pointer */
+	Oid			toastrelid;
+	Oid			valueid;
+	Size		len;			/* else by length, checksum and prefix */
+	unsigned char key[KEY_PREFIX + 8];
+	MemoryContext cxt;
+	AeServing	s;
+} ValueCache;
+
+/* Validate model bytes (parse and free) or raise an error. */
+static void
+validate_bytes(const unsigned char *buf, size_t len, int errcode_on_error)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "autoencoder model check",
+											  ALLOCSET_DEFAULT_SIZES);
+	ae_model	m;
+
+	ae_model_from_bytes(buf, len, &m, cxt, errcode_on_error);
+	MemoryContextDelete(cxt);
+}
+
+PG_FUNCTION_INFO_V1(ae_model_in);
+
+/* Text input: hex digits of the model bytes. */
+Datum
+ae_model_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	size_t		len = strlen(str);
+	struct varlena *result;
+	uint64		n;
+
+	if (len % 2 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type autoencoder.model"),
+				 errdetail("The text form is an even number of hexadecimal digits.")));
+	result = palloc(VARHDRSZ + len / 2);
+	n = hex_decode(str, len, VARDATA(result));
+	SET_VARSIZE(result, VARHDRSZ + n);
+	validate_bytes((unsigned char *) VARDATA(result), n,
+				   ERRCODE_INVALID_BINARY_REPRESENTATION);
+	PG_RETURN_POINTER(result);
+}
+
+PG_FUNCTION_INFO_V1(ae_model_out);
+
+/* Text output: hex digits of the model bytes. */
+Datum
+ae_model_out(PG_FUNCTION_ARGS)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	size_t		len = VARSIZE_ANY_EXHDR(v);
+	char	   *out = palloc(2 * len + 1);
+	uint64		n = hex_encode(VARDATA_ANY(v), len, out);
+
+	out[n] = '\0';
+	PG_RETURN_CSTRING(out);
+}
+
+PG_FUNCTION_INFO_V1(ae_model_recv);
+
+/* Binary input: the model bytes. */
+Datum
+ae_model_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			len = buf->len - buf->cursor;
+	struct varlena *result = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(result, VARHDRSZ + len);
+	pq_copymsgbytes(buf, VARDATA(result), len);
+	validate_bytes((unsigned char *) VARDATA(result), len,
+				   ERRCODE_INVALID_BINARY_REPRESENTATION);
+	PG_RETURN_POINTER(result);
+}
+
+PG_FUNCTION_INFO_V1(ae_model_send);
+
+/* Binary output: the model bytes. */
+Datum
+ae_model_send(PG_FUNCTION_ARGS)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbytes(&buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Fill the in-memory identity of a value: its checksum and first bytes. */
+static void
+memory_key(const unsigned char *data, Size len, unsigned char *key)
+{
+	memset(key, 0, KEY_PREFIX + 8);
+	memcpy(key, data, Min(len, KEY_PREFIX));
+	if (len >= 8)
+		memcpy(key + KEY_PREFIX, data + len - 8, 8);
+}
+
+/* The model value of argument argno, parsed at most once per value. */
+AeServing *
+ae_model_arg(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
+	ValueCache *vc = fcinfo->flinfo->fn_extra;
+	struct varlena *v;
+	unsigned char key[KEY_PREFIX + 8];
+	bool		external = VARATT_IS_EXTERNAL_ONDISK(raw);
+	struct varatt_external ptr;
+	Size		len;
+
+	if (vc == NULL)
+	{
+		vc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ValueCache));
+		fcinfo->flinfo->fn_extra = vc;
+	}
+	if (external)
+	{
+		VARATT_EXTERNAL_GET_POINTER(ptr, raw);
+		if (vc->valid && vc->external && vc->toastrelid == ptr.va_toastrelid &&
+			vc->valueid == ptr.va_valueid)
+			return &vc->s;
+	}
+	v = PG_DETOAST_DATUM_PACKED(PointerGetDatum(raw));
+	len = VARSIZE_ANY_EXHDR(v);
+	memory_key((unsigned char *) VARDATA_ANY(v), len, key);
+	if (!external && vc->valid && !vc->external && vc->len == len &&
+		memcmp(vc->key, key, sizeof(key)) == 0)
+		return &vc->s;
+
+	/* a new value: parse it into a fresh context */
+	vc->valid = false;
+	if (vc->cxt)
+		MemoryContextDelete(vc->cxt);
+	vc->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+									"autoencoder model argument",
+									ALLOCSET_DEFAULT_SIZES);
+	ae_serving_load(&vc->s, (unsigned char *) VARDATA_ANY(v), len, vc->cxt,
+					ERRCODE_DATA_CORRUPTED);
+	vc->external = external;
+	if (external)
+	{
+		vc->toastrelid = ptr.va_toastrelid;
+		vc->valueid = ptr.va_valueid;
+	}
+	vc->len = len;
+	memcpy(vc->key, key, sizeof(key));
+	vc->valid = true;
+	return &vc->s;
+}
+
+/* Append a JSON array of n floats. */
+static void
+json_floats(StringInfo buf, const float *v, int n)
+{
+	appendStringInfoChar(buf, '[');
+	for (int i = 0; i < n; i++)
+	{
+		char		num[32];
+
+		snprintf(num, sizeof(num), "%.9g", v[i]);
+		appendStringInfo(buf, "%s%s", i ? ", " : "", num);
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+PG_FUNCTION_INFO_V1(ae_describe);
+
+/* describe(m): architecture, options, scaling, metrics and size as jsonb. */
+Datum
+ae_describe(PG_FUNCTION_ARGS)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	Size		len = VARSIZE_ANY_EXHDR(v);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "autoencoder describe",
+											  ALLOCSET_DEFAULT_SIZES);
+	ae_model	m;
+	const ae_arch *a;
+	StringInfoData buf;
+
+	ae_model_from_bytes((unsigned char *) VARDATA_ANY(v), len, &m, cxt,
+						ERRCODE_DATA_CORRUPTED);
+	a = &m.arch;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"format_version\": %d, \"size_bytes\": %zu, "
+					 "\"parameters\": %zu, \"input_dim\": %d, \"latent_dim\": %d, "
+					 "\"hidden_units\": [",
+					 AE_FORMAT_VERSION, (size_t) len, m.n_params, a->n_input,
+					 a->latent);
+	for (int i = 0; i < a->n_hidden; i++)
+		appendStringInfo(&buf, "%s%d", i ? ", " : "", a->hidden[i]);
+	appendStringInfo(&buf, "], \"activation\": \"%s\", \"output_activation\": \"%s\", "
+					 "\"scaling\": {\"normalize\": \"%s\", \"shift\": ",
+					 ae_activation_name(a->activation),
+					 ae_activation_name(a->output_activation),
+					 ae_normalize_name(a->normalize));
+	json_floats(&buf, m.shift, a->n_input);
+	appendStringInfoString(&buf, ", \"scale\": ");
+	json_floats(&buf, m.scale, a->n_input);
+	appendStringInfoString(&buf, ", \"min\": ");
+	json_floats(&buf, m.lo, a->n_input);
+	appendStringInfoString(&buf, ", \"max\": ");
+	json_floats(&buf, m.hi, a->n_input);
+	appendStringInfoChar(&buf, '}');
+	/* the metadata object written at training: name, config, training */
+	if (m.meta_len > 2 && m.meta[0] == '{')
+	{
+		appendStringInfoString(&buf, ", ");
+		appendBinaryStringInfo(&buf, m.meta + 1, (int) m.meta_len - 1);
+	}
+	else
+		appendStringInfoChar(&buf, '}');
+	MemoryContextDelete(cxt);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+PG_FUNCTION_INFO_V1(ae_save);
+
+/* save(model_name, m, deploy): store m as the next version of model_name. */
+Datum
+ae_save(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	struct varlena *v;
+	bool		deploy = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
+	MemoryContext cxt;
+	ae_model	m;
+	StringInfoData config,
+				metrics;
+	int64		id;
+	int32		version;
+	int			n_input,
+				latent;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model_name and the model must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ae_check_model_name(name);
+	v = PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "autoencoder save",
+								ALLOCSET_DEFAULT_SIZES);
+	ae_model_from_bytes((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ,
+						&m, cxt, ERRCODE_DATA_CORRUPTED);
+	n_input = m.arch.n_input;
+	latent = m.arch.latent;
+
+	/* configuration and metrics come from the model's own metadata */
+	initStringInfo(&config);
+	initStringInfo(&metrics);
+	appendBinaryStringInfo(&config, m.meta, (int) m.meta_len);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			t[1] = {TEXTOID};
+		Datum		d[1];
+		bool		isnull;
+		int			ret;
+
+		d[0] = CStringGetTextDatum(m.meta_len ? config.data : "{}");
+		ret = SPI_execute_with_args("SELECT coalesce(($1::jsonb)->'config', '{}')::text,"
+									" coalesce(($1::jsonb)->'training', '{}')::text",
+									1, t, d, NULL, true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the model's metadata");
+		resetStringInfo(&config);
+		appendStringInfoString(&config,
+							   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+																 SPI_tuptable->tupdesc, 1, &isnull)));
+		appendStringInfoString(&metrics,
+							   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+																 SPI_tuptable->tupdesc, 2, &isnull)));
+	}
+	id = ae_store_model(name, PointerGetDatum(v), n_input, latent, config.data,
+						metrics.data, deploy, &version);
+	SPI_finish();
+	MemoryContextDelete(cxt);
+	PG_RETURN_INT64(id);
+}
