@@ -261,3 +261,10 @@ CREATE AGGREGATE @extschema@.fit(double precision[], jsonb) (
     FINALFUNC = @extschema@.fit_final, COMBINEFUNC = @extschema@.fit_combine,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.fit(double precision[], jsonb) IS 'trains an autoencoder on the rows aggregated; options are train()''s, by the same names';
+
+-- batch inference ------------------------------------------------------
+
+CREATE FUNCTION @extschema@.encode_query(model_name text, source text)
+RETURNS TABLE (id bigint, code real[])
+AS 'MODULE_PATHNAME', 'ae_encode_query' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.encode_query(text, text) IS 'encodes every row of a query returning (id, x) in blocks through sgemm; rows with a NULL id or x are skipped';

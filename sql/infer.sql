@@ -45,6 +45,12 @@ WHERE id BETWEEN 1 AND 50;
 SELECT autoencoder.reconstruction_error('pts', '{3,-3,3,-3,3,-3,3,-3}'::real[])
        > 10 * (SELECT max(autoencoder.reconstruction_error('pts', x)) FROM pts) AS outlier;
 
+-- encode_query: the same codes as encode, computed in blocks; NULL rows skipped
+SELECT count(DISTINCT id) AS rows, max(abs(a - b)) < 1e-5 AS same_codes
+FROM autoencoder.encode_query('pts', 'SELECT id, x FROM pts') q
+JOIN pts p USING (id), unnest(q.code, autoencoder.encode('pts', p.x)) u(a, b);
+SELECT count(*) AS rows FROM autoencoder.encode_query('pts', 'SELECT id::bigint, x::float8[] FROM pts WHERE id <= 700');
+
 -- STRICT: NULL in, NULL out
 SELECT autoencoder.encode('pts', NULL::real[]) IS NULL AS strict_null;
 
