@@ -35,7 +35,10 @@ CREATE TABLE @extschema@.models (
     config      jsonb NOT NULL,
     metrics     jsonb NOT NULL,
     deployed    boolean NOT NULL DEFAULT false,
+    deployed_at timestamptz,
     model       @extschema@.model NOT NULL,
+    anomaly_threshold double precision,
+    baseline    @extschema@.model,
     UNIQUE (name, version)
 );
 CREATE UNIQUE INDEX models_one_deployed ON @extschema@.models (name) WHERE deployed;
@@ -43,6 +46,20 @@ COMMENT ON TABLE @extschema@.models IS 'one row per trained model version; exact
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models_id_seq', '');
+COMMENT ON COLUMN @extschema@.models.deployed_at IS 'when this version was last deployed';
+COMMENT ON COLUMN @extschema@.models.anomaly_threshold IS 'the anomaly_quantile of the validation rows'' reconstruction errors; is_anomaly() compares with it';
+COMMENT ON COLUMN @extschema@.models.baseline IS 'PCA of the same latent size fitted on the training rows, for evaluate()';
+
+CREATE TABLE @extschema@.deployments (
+    id          bigserial PRIMARY KEY,
+    name        text NOT NULL,
+    version     integer NOT NULL,
+    deployed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX deployments_name ON @extschema@.deployments (name, id);
+COMMENT ON TABLE @extschema@.deployments IS 'every deployment of a model version, in order; rollback() reads it';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.deployments', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.deployments_id_seq', '');
 
 CREATE FUNCTION @extschema@.models_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ae_models_changed' LANGUAGE C;
@@ -73,30 +90,16 @@ CREATE FUNCTION @extschema@.train(
     validation_fraction double precision DEFAULT 0.1,
     patience integer DEFAULT 5,
     seed bigint DEFAULT 42,
-    solver text DEFAULT NULL)
+    solver text DEFAULT NULL,
+    deploy text DEFAULT 'always',
+    warm_start boolean DEFAULT false,
+    anomaly_quantile double precision DEFAULT 0.99)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'ae_train_sql'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@.train(text, text, integer, integer[], text, text, integer, integer, double precision, text, double precision, double precision, text, double precision, text, double precision, integer, bigint, text)
+COMMENT ON FUNCTION @extschema@.train(text, text, integer, integer[], text, text, integer, integer, double precision, text, double precision, double precision, text, double precision, text, double precision, integer, bigint, text, text, boolean, double precision)
     IS 'trains an autoencoder on the first column of a query, stores it as the next version of model_name and deploys it';
 
-CREATE FUNCTION @extschema@.drop_model(model_name text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    dropped bigint;
-BEGIN
-    DELETE FROM @extschema@.models WHERE name = model_name;
-    GET DIAGNOSTICS dropped = ROW_COUNT;
-    IF dropped = 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-            MESSAGE = format('model "%s" does not exist', model_name);
-    END IF;
-    RETURN dropped;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.drop_model(text) IS 'drops every version of a model; returns how many versions were dropped';
 
 -- inference on deployed models -----------------------------------------
 
@@ -268,3 +271,193 @@ CREATE FUNCTION @extschema@.encode_query(model_name text, source text)
 RETURNS TABLE (id bigint, code real[])
 AS 'MODULE_PATHNAME', 'ae_encode_query' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.encode_query(text, text) IS 'encodes every row of a query returning (id, x) in blocks through sgemm; rows with a NULL id or x are skipped';
+
+-- lifecycle: deployment, rollback, dropping -----------------------------
+
+CREATE FUNCTION @extschema@.deploy(model_name text, version integer) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('autoencoder.models:' || model_name));
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.models m
+                   WHERE m.name = model_name AND m.version = deploy.version) THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('model "%s" has no version %s', model_name, deploy.version);
+    END IF;
+    UPDATE @extschema@.models m SET deployed = false
+    WHERE m.name = model_name AND m.deployed AND m.version <> deploy.version;
+    UPDATE @extschema@.models m SET deployed = true, deployed_at = now()
+    WHERE m.name = model_name AND m.version = deploy.version;
+    INSERT INTO @extschema@.deployments (name, version) VALUES (model_name, deploy.version);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.deploy(text, integer) IS 'makes one version of a model the deployed one';
+
+CREATE FUNCTION @extschema@.rollback(model_name text) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current integer;
+    previous integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('autoencoder.models:' || model_name));
+    SELECT m.version INTO current FROM @extschema@.models m
+    WHERE m.name = model_name AND m.deployed;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('model "%s" does not exist', model_name);
+    END IF;
+    -- the version deployed just before the current deployment, if it still exists
+    SELECT d.version INTO previous FROM @extschema@.deployments d
+    WHERE d.name = model_name AND d.version <> current
+      AND d.id < (SELECT max(c.id) FROM @extschema@.deployments c
+                  WHERE c.name = model_name AND c.version = current)
+      AND EXISTS (SELECT 1 FROM @extschema@.models m
+                  WHERE m.name = model_name AND m.version = d.version)
+    ORDER BY d.id DESC LIMIT 1;
+    IF previous IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('model "%s" has no earlier deployed version to roll back to', model_name),
+            HINT = 'Deploy a version by number with autoencoder.deploy().';
+    END IF;
+    PERFORM @extschema@.deploy(model_name, previous);
+    RETURN previous;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rollback(text) IS 'deploys again the version that was deployed before the current one; returns it';
+
+CREATE FUNCTION @extschema@.drop_model(model_name text, version integer DEFAULT NULL,
+                                       force boolean DEFAULT false) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dropped bigint;
+    was_deployed boolean;
+    latest integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('autoencoder.models:' || model_name));
+    IF drop_model.version IS NULL THEN
+        DELETE FROM @extschema@.models m WHERE m.name = model_name;
+        GET DIAGNOSTICS dropped = ROW_COUNT;
+        IF dropped = 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+                MESSAGE = format('model "%s" does not exist', model_name);
+        END IF;
+        DELETE FROM @extschema@.deployments d WHERE d.name = model_name;
+        RETURN dropped;
+    END IF;
+    SELECT m.deployed INTO was_deployed FROM @extschema@.models m
+    WHERE m.name = model_name AND m.version = drop_model.version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('model "%s" has no version %s', model_name, drop_model.version);
+    END IF;
+    IF was_deployed AND NOT force THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_in_use',
+            MESSAGE = format('version %s of model "%s" is deployed', drop_model.version, model_name),
+            HINT = 'Deploy another version first, or pass force => true.';
+    END IF;
+    DELETE FROM @extschema@.models m WHERE m.name = model_name AND m.version = drop_model.version;
+    IF was_deployed THEN
+        SELECT max(m.version) INTO latest FROM @extschema@.models m WHERE m.name = model_name;
+        IF latest IS NOT NULL THEN
+            PERFORM @extschema@.deploy(model_name, latest);
+            RAISE NOTICE 'version % of model "%" is deployed now', latest, model_name;
+        END IF;
+    END IF;
+    RETURN 1;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drop_model(text, integer, boolean) IS 'drops every version of a model, or one version (a deployed one only with force, and the latest remaining version is then deployed)';
+
+-- lifecycle: inspection ------------------------------------------------
+
+CREATE FUNCTION @extschema@.training_info(model_name text, version integer DEFAULT NULL)
+RETURNS TABLE (epoch integer, train_loss double precision, validation_loss double precision,
+               learning_rate double precision, seconds double precision)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    curve jsonb;
+BEGIN
+    SELECT m.metrics->'loss_curve' INTO curve FROM @extschema@.models m
+    WHERE m.name = model_name
+      AND CASE WHEN training_info.version IS NULL THEN m.deployed
+               ELSE m.version = training_info.version END;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = CASE WHEN training_info.version IS NULL
+                           THEN format('model "%s" does not exist', model_name)
+                           ELSE format('model "%s" has no version %s', model_name, training_info.version) END;
+    END IF;
+    RETURN QUERY
+    SELECT (e->>'epoch')::integer, (e->>'train_loss')::double precision,
+           (e->>'validation_loss')::double precision,
+           (e->>'learning_rate')::double precision, (e->>'seconds')::double precision
+    FROM jsonb_array_elements(coalesce(curve, '[]')) e
+    ORDER BY (e->>'epoch')::integer;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.training_info(text, integer) IS 'one row per training epoch of a model version (the deployed one by default), like ML.TRAINING_INFO';
+
+CREATE FUNCTION @extschema@.evaluate(model_name text, source text)
+RETURNS TABLE (rows bigint, mse double precision, mae double precision,
+               pca_mse double precision, pca_mae double precision)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    m @extschema@.model;
+    b @extschema@.model;
+BEGIN
+    SELECT d.model, coalesce(d.baseline, CASE WHEN d.config->>'solver' = 'exact' THEN d.model END)
+    INTO m, b FROM @extschema@.models d WHERE d.name = model_name AND d.deployed;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('model "%s" does not exist', model_name);
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT count(*), avg(@extschema@.reconstruction_error($1, s.x)),'
+        '       avg((SELECT avg(abs(a - r)) FROM unnest(s.x, @extschema@.reconstruct($1, s.x)) u(a, r))),'
+        '       avg(@extschema@.reconstruction_error($2, s.x)),'
+        '       avg((SELECT avg(abs(a - r)) FROM unnest(s.x, @extschema@.reconstruct($2, s.x)) u(a, r)))'
+        '  FROM (%s) s(x) WHERE s.x IS NOT NULL', source)
+    USING m, b;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.evaluate(text, text) IS 'rows, mean squared and mean absolute error of the deployed model on a query''s rows, next to PCA of the same latent size fitted on the same training rows';
+
+CREATE FUNCTION @extschema@.is_anomaly(model_name text, x real[]) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ae_is_anomaly_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.is_anomaly(text, real[]) IS 'whether x''s reconstruction error exceeds the threshold stored at training';
+CREATE FUNCTION @extschema@.is_anomaly(model_name text, x double precision[]) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ae_is_anomaly_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.is_anomaly(text, double precision[]) IS 'whether x''s reconstruction error exceeds the threshold stored at training';
+
+CREATE FUNCTION @extschema@.sparkline(v double precision[]) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(CASE WHEN hi = lo THEN '▄'
+                           ELSE substr('▁▂▃▄▅▆▇█', 1 + floor(7.999 * (x - lo) / (hi - lo))::integer, 1) END,
+                      '' ORDER BY i)
+    FROM unnest(v) WITH ORDINALITY u(x, i),
+         (SELECT min(y) AS lo, max(y) AS hi FROM unnest(v) y) r
+    WHERE x IS NOT NULL
+$$;
+COMMENT ON FUNCTION @extschema@.sparkline(double precision[]) IS 'a one-line text chart of a series';
+
+CREATE VIEW @extschema@.deployed AS
+SELECT m.name, m.version, m.deployed_at, m.input_dim, m.latent_dim,
+       (m.metrics->>'final_validation_loss')::double precision AS validation_loss,
+       (m.metrics->>'rows_used')::bigint AS rows,
+       (m.metrics->>'seconds')::double precision AS training_seconds,
+       @extschema@.sparkline(ARRAY(
+           SELECT coalesce((e->>'validation_loss')::double precision, (e->>'train_loss')::double precision)
+           FROM jsonb_array_elements(m.metrics->'loss_curve') e)) AS loss_curve
+FROM @extschema@.models m
+WHERE m.deployed;
+COMMENT ON VIEW @extschema@.deployed IS 'the deployed version of every model, with a sparkline of its loss curve';

@@ -31,6 +31,7 @@
 #define AE_MAX_BATCH		65536
 #define AE_MAX_PARAMS		((size_t) 1 << 28)	/* 1 GiB of float weights */
 #define AE_MAX_META			(16 * 1024 * 1024)	/* metadata text in a model */
+#define AE_MAX_PCA_DIM		8192	/* exact PCA: d*d doubles stay under 512 MB */
 #define AE_DEFAULT_EPOCHS	20
 #define AE_DEFAULT_BATCH	256
 #define AE_DEFAULT_LR		1e-3
@@ -38,6 +39,7 @@
 #define AE_DEFAULT_PATIENCE	5
 #define AE_DEFAULT_SEED		42
 #define AE_DEFAULT_NOISE	0.1
+#define AE_DEFAULT_ANOMALY_QUANTILE	0.99
 #define AE_ADAM_BETA1		0.9
 #define AE_ADAM_BETA2		0.999
 #define AE_ADAM_EPS			1e-7	/* as Keras; PyTorch uses 1e-8 */
@@ -207,6 +209,17 @@ void		ae_reconstruct(const ae_model *m, const float *x, int rows,
 void		ae_reconstruction_error(const ae_model *m, const float *x, int rows,
 									double *err, float *work);
 
+/*
+ * Per-row mean squared reconstruction error in input units of rows
+ * idx[0..n) that are already scaled (as ae_train leaves them): each
+ * element's error is multiplied back by its feature's scale.  work holds
+ * ae_row_errors_floats(m, B) floats.
+ */
+size_t		ae_row_errors_floats(const ae_model *m, int B);
+void		ae_row_errors(const ae_model *m, float *const *rows,
+						  const size_t *idx, size_t n, int B, float *work,
+						  double *err);
+
 /* Scaling (ae_scale.c): fit in double, apply in place. */
 void		ae_scaling_fit(ae_model *m, float *const *rows, size_t n,
 						   double *work);	/* work: 2 * n_input doubles */
@@ -294,6 +307,8 @@ typedef struct ae_train_result
 	double		final_validation_loss;	/* of the kept weights */
 	double		seconds;
 	ae_epoch_stats *curve;		/* (epochs_run), from the allocator */
+	size_t	   *validation_index;	/* (validation_rows) into rows; lives in
+									 * curve's allocation, freed with it */
 } ae_train_result;
 
 typedef struct ae_train_callbacks

@@ -139,3 +139,44 @@ ae_reconstruction_error(const ae_model *m, const float *x, int rows,
 		err[r] = s / d;
 	}
 }
+
+/* Floats of work for ae_row_errors with blocks of B rows. */
+size_t
+ae_row_errors_floats(const ae_model *m, int B)
+{
+	return (size_t) B * m->arch.n_input + ae_forward_floats(m, B);
+}
+
+/* Per-row error in input units of scaled rows idx[0..n), B at a time. */
+void
+ae_row_errors(const ae_model *m, float *const *rows, const size_t *idx,
+			  size_t n, int B, float *work, double *err)
+{
+	int			d = m->arch.n_input;
+	float	   *batch = work;
+	float	   *acts[AE_MAX_LAYERS + 1];
+
+	for (size_t start = 0; start < n; start += B)
+	{
+		int			cnt = (int) (n - start < (size_t) B ? n - start : (size_t) B);
+		const float *y;
+
+		for (int r = 0; r < cnt; r++)
+			memcpy(batch + (size_t) r * d, rows[idx[start + r]], sizeof(float) * d);
+		ae_forward(m, batch, cnt, work + (size_t) B * d, acts);
+		y = acts[m->n_layers];
+		for (int r = 0; r < cnt; r++)
+		{
+			double		s = 0.0;
+
+			for (int i = 0; i < d; i++)
+			{
+				double		e = ((double) y[(size_t) r * d + i] -
+								 batch[(size_t) r * d + i]) * m->scale[i];
+
+				s += e * e;
+			}
+			err[start + r] = s / d;
+		}
+	}
+}

@@ -74,22 +74,57 @@ typedef struct AeRowCounts
 	uint64		kept;			/* rows trained on (a sample if < read) */
 } AeRowCounts;
 
-/*
- * Train or solve a model from raw rows (scaled in place) and return it as
- * an autoencoder.model varlena, with its configuration and metrics as JSON
- * text (ae_pg_train.c).  mom, if not NULL, holds exact moments of all rows
- * read (the aggregate's); otherwise they come from the rows.
- */
-struct varlena *ae_build_model(const char *name, const AeOptions *o,
-							   float **rows, const AeRowCounts *counts,
-							   const ae_moments *mom, const char *source,
-							   MemoryContext cxt, char **config_json,
-							   char **metrics_json);
+/* What ae_build_model needs (ae_pg_build.c). */
+typedef struct AeBuildRequest
+{
+	const char *name;			/* model name, or NULL (fit) */
+	const AeOptions *opts;		/* resolved, with n_input set */
+	float	  **rows;			/* (counts->kept) raw rows, scaled in place;
+								 * NULL for the exact solver given moments */
+	const AeRowCounts *counts;
+	const ae_moments *moments;	/* exact moments of all rows read, or NULL */
+	const char *source;			/* the source query, or NULL */
+	const ae_model *init;		/* warm start from these weights, or NULL */
+	double		anomaly_quantile;	/* in [0, 1] */
+	bool		want_baseline;	/* fit the PCA baseline too */
+	bool		want_eval_rows; /* return the evaluation rows in raw units */
+	MemoryContext cxt;			/* everything below is allocated here */
+} AeBuildRequest;
+
+/* What it produces. */
+typedef struct AeBuildResult
+{
+	struct varlena *model;		/* autoencoder.model */
+	struct varlena *baseline;	/* PCA of the same latent size, or NULL */
+	char	   *config;			/* JSON text */
+	char	   *metrics;		/* JSON text */
+	double		anomaly_threshold;	/* NaN without rows */
+	double		new_loss;		/* mean error (input units) on eval rows */
+	bool		eval_on_validation; /* eval rows are the validation rows */
+	float	   *eval_raw;		/* (n_eval, n_input) if want_eval_rows */
+	size_t		n_eval;
+} AeBuildResult;
+
+void		ae_build_model(const AeBuildRequest *req, AeBuildResult *out);
 
 /* Storing a model version (ae_pg_store.c). */
-int64		ae_store_model(const char *name, Datum model, int n_input, int latent,
-						   const char *config_json, const char *metrics_json,
-						   bool deploy, int32 *version);
+typedef struct AeStoreRequest
+{
+	const char *name;
+	Datum		model;			/* autoencoder.model */
+	struct varlena *baseline;	/* autoencoder.model or NULL */
+	int			n_input;
+	int			latent;
+	const char *config;			/* JSON text */
+	const char *metrics;		/* JSON text */
+	double		anomaly_threshold;	/* NaN: none */
+	bool		deploy;
+} AeStoreRequest;
+
+void		ae_lock_model_name(const char *name);
+bool		ae_fetch_deployed(const char *name, ae_model *m, int32 *version,
+							  MemoryContext cxt);
+int64		ae_store_model(const AeStoreRequest *r, int32 *version);
 
 /* A parsed model with the buffers to serve one row without allocating. */
 typedef struct AeServing
@@ -106,6 +141,7 @@ typedef struct AeCachedModel
 	char		name[NAMEDATALEN];	/* hash key */
 	bool		valid;			/* false once the models table changed */
 	int64		id;				/* models.id of the loaded version */
+	double		threshold;		/* models.anomaly_threshold, NaN if NULL */
 	MemoryContext cxt;			/* holds the model and its buffers */
 	AeServing	s;
 } AeCachedModel;

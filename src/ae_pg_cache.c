@@ -24,6 +24,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -168,8 +169,8 @@ ae_cache_get(const char *name)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT id, model FROM " AE_MODELS_QUAL
-								" WHERE name = $1 AND deployed",
+	ret = SPI_execute_with_args("SELECT id, model, anomaly_threshold FROM "
+								AE_MODELS_QUAL " WHERE name = $1 AND deployed",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
@@ -180,6 +181,8 @@ ae_cache_get(const char *name)
 				 errhint("Train one with autoencoder.train().")));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	entry->threshold = isnull ? get_float8_nan() : DatumGetFloat8(d);
 	if (entry->cxt && entry->id == id)
 	{
 		SPI_finish();

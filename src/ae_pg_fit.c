@@ -412,10 +412,9 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	ae_moments	m;
 	AeRowCounts counts;
 	float	  **rows = NULL;
-	char	   *config,
-			   *metrics;
-	struct varlena *model,
-			   *result;
+	AeBuildRequest req;
+	AeBuildResult built;
+	struct varlena *result;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -452,11 +451,17 @@ ae_fit_final(PG_FUNCTION_ARGS)
 		for (uint64 i = 0; i < s->kept; i++)
 			rows[i] = data + i * s->d;
 	}
-	model = ae_build_model(NULL, &s->opts, rows, &counts, &m, NULL, cxt,
-						   &config, &metrics);
+	memset(&req, 0, sizeof(req));
+	req.opts = &s->opts;
+	req.rows = rows;
+	req.counts = &counts;
+	req.moments = &m;
+	req.anomaly_quantile = AE_DEFAULT_ANOMALY_QUANTILE;
+	req.cxt = cxt;
+	ae_build_model(&req, &built);
 	MemoryContextSwitchTo(old);
-	result = palloc_extended(VARSIZE(model), MCXT_ALLOC_HUGE);
-	memcpy(result, model, VARSIZE(model));
+	result = palloc_extended(VARSIZE(built.model), MCXT_ALLOC_HUGE);
+	memcpy(result, built.model, VARSIZE(built.model));
 	MemoryContextDelete(cxt);
 	PG_RETURN_POINTER(result);
 }

@@ -14,6 +14,8 @@
  */
 #include "ae_pg.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
@@ -97,6 +99,28 @@ infer(FunctionCallInfo fcinfo, AeServing *s, InferOp op)
 			PG_RETURN_FLOAT8(err);
 	}
 	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+PG_FUNCTION_INFO_V1(ae_is_anomaly_name);
+
+/*
+ * is_anomaly(model_name, x): whether x's reconstruction error exceeds the
+ * threshold stored at training (a quantile of the validation errors).
+ */
+Datum
+ae_is_anomaly_name(PG_FUNCTION_ARGS)
+{
+	AeServing  *s = model_name_arg(fcinfo);
+	InferCallCache *cc = fcinfo->flinfo->fn_extra;
+	double		err;
+
+	if (isnan(cc->entry->threshold))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no anomaly threshold", cc->name),
+				 errhint("Versions stored with save() from fit() have none; train one with train().")));
+	err = DatumGetFloat8(infer(fcinfo, s, OP_ERROR));
+	PG_RETURN_BOOL(err > cc->entry->threshold);
 }
 
 /* Define the by-name and by-value SQL entry points of one operation. */

@@ -19,6 +19,8 @@
  */
 #include "ae_pg.h"
 
+#include <math.h>
+
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -272,6 +274,8 @@ ae_save(PG_FUNCTION_ARGS)
 	int32		version;
 	int			n_input,
 				latent;
+	AeStoreRequest sr;
+	Datum		threshold;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -301,7 +305,8 @@ ae_save(PG_FUNCTION_ARGS)
 
 		d[0] = CStringGetTextDatum(m.meta_len ? config.data : "{}");
 		ret = SPI_execute_with_args("SELECT coalesce(($1::jsonb)->'config', '{}')::text,"
-									" coalesce(($1::jsonb)->'training', '{}')::text",
+									" coalesce(($1::jsonb)->'training', '{}')::text,"
+									" (($1::jsonb)->'training'->>'anomaly_threshold')::float8",
 									1, t, d, NULL, true, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not read the model's metadata");
@@ -312,9 +317,18 @@ ae_save(PG_FUNCTION_ARGS)
 		appendStringInfoString(&metrics,
 							   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
 																 SPI_tuptable->tupdesc, 2, &isnull)));
+		threshold = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		sr.anomaly_threshold = isnull ? NAN : DatumGetFloat8(threshold);
 	}
-	id = ae_store_model(name, PointerGetDatum(v), n_input, latent, config.data,
-						metrics.data, deploy, &version);
+	sr.name = name;
+	sr.model = PointerGetDatum(v);
+	sr.baseline = NULL;
+	sr.n_input = n_input;
+	sr.latent = latent;
+	sr.config = config.data;
+	sr.metrics = metrics.data;
+	sr.deploy = deploy;
+	id = ae_store_model(&sr, &version);
 	SPI_finish();
 	MemoryContextDelete(cxt);
 	PG_RETURN_INT64(id);

@@ -23,13 +23,16 @@
 #include <math.h>
 #include <time.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 
@@ -233,265 +236,139 @@ collect_rows(RowStore *rs, const char *source)
 	MemoryContextDelete(tmp);
 }
 
-/* Callbacks of the core's training loop. */
-static void
-on_batch(void *ctx)
+/* How train() decides whether the new version is deployed. */
+typedef enum DeployMode
 {
-	CHECK_FOR_INTERRUPTS();
+	DEPLOY_ALWAYS,
+	DEPLOY_IF_BETTER,
+	DEPLOY_NEVER
+} DeployMode;
+
+/* Parse the deploy argument. */
+static DeployMode
+deploy_mode(const char *s)
+{
+	if (s == NULL || strcmp(s, "always") == 0)
+		return DEPLOY_ALWAYS;
+	if (strcmp(s, "if_better") == 0)
+		return DEPLOY_IF_BETTER;
+	if (strcmp(s, "never") == 0)
+		return DEPLOY_NEVER;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown deploy \"%s\"", s),
+			 errhint("Valid values are always, if_better and never.")));
+	return DEPLOY_ALWAYS;		/* keep the compiler quiet */
 }
 
-/* One NOTICE per epoch. */
+/* The deployed version's warm-start weights; errors if it does not fit o. */
 static void
-on_epoch(void *ctx, const ae_epoch_stats *s)
+warm_start_model(const char *name, const AeOptions *o, ae_model *m,
+				 MemoryContext cxt)
 {
-	const ae_train_config *cfg = ctx;
+	int32		version;
+	const ae_arch *a = &m->arch,
+			   *b = &o->arch;
+	bool		same;
 
-	if (isnan(s->validation_loss))
-		ereport(NOTICE,
-				(errmsg("epoch %d/%d: train loss %.6f (%.2f s)",
-						s->epoch, cfg->epochs, s->train_loss, s->seconds)));
-	else
-		ereport(NOTICE,
-				(errmsg("epoch %d/%d: train loss %.6f, validation loss %.6f (%.2f s)",
-						s->epoch, cfg->epochs, s->train_loss,
-						s->validation_loss, s->seconds)));
+	if (o->solver == AE_SOLVER_EXACT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("warm_start needs gradient training"),
+				 errhint("The exact solver has no weights to continue from; use solver => 'sgd'.")));
+	if (!ae_fetch_deployed(name, m, &version, cxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist, so it cannot be warm-started", name),
+				 errhint("Train a first version without warm_start.")));
+	same = a->n_input == b->n_input && a->latent == b->latent &&
+		a->n_hidden == b->n_hidden && a->activation == b->activation &&
+		a->output_activation == b->output_activation &&
+		a->normalize == b->normalize &&
+		memcmp(a->hidden, b->hidden, sizeof(int) * a->n_hidden) == 0;
+	if (!same)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("warm_start needs the deployed version's architecture"),
+				 errdetail("Version %d of \"%s\" has input_dim %d, latent_dim %d, %d hidden layers, "
+						   "activation %s, output_activation %s and normalize %s.",
+						   version, name, a->n_input, a->latent, a->n_hidden,
+						   ae_activation_name(a->activation),
+						   ae_activation_name(a->output_activation),
+						   ae_normalize_name(a->normalize))));
 }
 
-/* Append "key": number (null if not finite), shortest exact decimal. */
-static void
-json_num(StringInfo buf, const char *key, double v, bool comma)
+/* Mean error (input units) of a model on raw rows (n, d), in blocks. */
+static double
+model_loss(const ae_model *m, const float *rows, size_t n, MemoryContext cxt)
 {
-	if (comma)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	if (isfinite(v))
+	int			B = 256;
+	float	   *work = MemoryContextAllocHuge(cxt, sizeof(float) * ae_infer_floats(m, B));
+	double	   *err = palloc(sizeof(double) * B);
+	double		sum = 0.0;
+
+	for (size_t start = 0; start < n; start += B)
 	{
-		char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+		int			cnt = (int) Min((size_t) B, n - start);
 
-		double_to_shortest_decimal_buf(v, num);
-		appendStringInfo(buf, ": %s", num);
+		ae_reconstruction_error(m, rows + start * m->arch.n_input, cnt, err, work);
+		for (int i = 0; i < cnt; i++)
+			sum += err[i];
+		CHECK_FOR_INTERRUPTS();
 	}
-	else
-		appendStringInfoString(buf, ": null");
+	pfree(work);
+	pfree(err);
+	return n ? sum / (double) n : NAN;
 }
 
-/* The deterministic part of the metrics (also kept inside the model). */
-static void
-training_json(StringInfo buf, const AeRowCounts *rc, const ae_train_result *res,
-			  const AeOptions *o, const double *explained)
+/* Whether name has a deployed version (SPI connected). */
+static bool
+deployed_version_exists(const char *name)
 {
-	json_num(buf, "rows_used", (double) rc->kept, false);
-	json_num(buf, "rows_skipped", (double) rc->skipped, true);
-	json_num(buf, "rows_read", (double) rc->read, true);
-	appendStringInfo(buf, ", \"sampled\": %s", rc->read > rc->kept ? "true" : "false");
-	json_num(buf, "train_rows", (double) res->train_rows, true);
-	json_num(buf, "validation_rows", (double) res->validation_rows, true);
-	json_num(buf, "epochs_run", res->epochs_run, true);
-	json_num(buf, "best_epoch", res->best_epoch, true);
-	appendStringInfo(buf, ", \"stopped_early\": %s",
-					 res->stopped_early ? "true" : "false");
-	json_num(buf, "final_train_loss", res->final_train_loss, true);
-	json_num(buf, "final_validation_loss", res->final_validation_loss, true);
-	if (explained)
-	{
-		appendStringInfoString(buf, ", \"explained_variance_ratio\": [");
-		for (int c = 0; c < o->arch.latent; c++)
-		{
-			char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+	Oid			t[1] = {TEXTOID};
+	Datum		v[1];
+	int			ret;
 
-			double_to_shortest_decimal_buf(explained[c], num);
-			appendStringInfo(buf, "%s%s", c ? ", " : "", num);
-		}
-		appendStringInfoChar(buf, ']');
-	}
+	v[0] = CStringGetTextDatum(name);
+	ret = SPI_execute_with_args("SELECT 1 FROM " AE_MODELS_QUAL
+								" WHERE name = $1 AND deployed",
+								1, t, v, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the deployed model: %d", ret);
+	return SPI_processed > 0;
 }
 
-/* All metrics as JSON text: the above, the time and the loss curve. */
+/* Append "deployment": {...} to a metrics JSON object text. */
 static char *
-metrics_text(const AeRowCounts *rc, const ae_train_result *res,
-			 const AeOptions *o, const double *explained)
+with_decision(const char *metrics, const char *decision)
 {
 	StringInfoData buf;
+	size_t		len = strlen(metrics);
 
 	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	training_json(&buf, rc, res, o, explained);
-	json_num(&buf, "seconds", res->seconds, true);
-	appendStringInfoString(&buf, ", \"loss_curve\": [");
-	for (int e = 0; e < res->epochs_run; e++)
-	{
-		const ae_epoch_stats *s = &res->curve[e];
-
-		appendStringInfoString(&buf, e ? ", {" : "{");
-		json_num(&buf, "epoch", s->epoch, false);
-		json_num(&buf, "train_loss", s->train_loss, true);
-		json_num(&buf, "validation_loss", s->validation_loss, true);
-		json_num(&buf, "learning_rate", s->learning_rate, true);
-		json_num(&buf, "seconds", s->seconds, true);
-		appendStringInfoChar(&buf, '}');
-	}
-	appendStringInfoString(&buf, "]}");
+	appendBinaryStringInfo(&buf, metrics, (int) len - 1);	/* drop the '}' */
+	appendStringInfo(&buf, ", \"deployment\": %s}", decision);
 	return buf.data;
 }
 
-/* Seconds on a monotonic clock. */
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Exact moments of rows, folded in blocks (for the exact solver). */
+/*
+ * Fail before a long training, not after it, when the caller cannot store
+ * the result: train() inserts into and updates the models table.
+ */
 static void
-rows_moments(ae_moments *mom, float **rows, size_t n, int d, MemoryContext cxt)
+check_store_privileges(void)
 {
-	float	   *block = MemoryContextAllocHuge(cxt, sizeof(float) * MOMENT_BLOCK * d);
-	double	   *work = MemoryContextAllocHuge(cxt, sizeof(double) *
-											  ((size_t) MOMENT_BLOCK * d + 5 * d));
+	Oid			nsp = get_namespace_oid(AE_SCHEMA, false);
+	Oid			relid = get_relname_relid(AE_MODELS_TABLE, nsp);
 
-	for (size_t start = 0; start < n; start += MOMENT_BLOCK)
-	{
-		int			cnt = (int) Min((size_t) MOMENT_BLOCK, n - start);
-
-		for (int r = 0; r < cnt; r++)
-			memcpy(block + (size_t) r * d, rows[start + r], sizeof(float) * d);
-		ae_moments_add(mom, block, cnt, work);
-		CHECK_FOR_INTERRUPTS();
-	}
-	pfree(block);
-	pfree(work);
-}
-
-/* Build a model from rows; see ae_pg.h. */
-struct varlena *
-ae_build_model(const char *name, const AeOptions *o, float **rows,
-			   const AeRowCounts *counts, const ae_moments *mom,
-			   const char *source, MemoryContext cxt, char **config_json,
-			   char **metrics_json)
-{
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	ae_allocator alloc;
-	ae_model	model,
-				final;
-	ae_train_result res;
-	ae_status	st;
-	StringInfoData meta;
-	double	   *explained = NULL;
-	int			d = o->arch.n_input;
-	size_t		n = (size_t) counts->kept;
-	size_t		size;
-	struct varlena *out;
-	char	   *config = ae_options_json(o, source);
-
-	ae_pg_allocator(&alloc, cxt);
-	memset(&res, 0, sizeof(res));
-	st = ae_model_create(&model, &o->arch, 0, &alloc);
-	if (st != AE_OK ||
-		ae_model_serialized_size(&model) + strlen(config) + 65536 > MaxAllocSize)
+	if (!OidIsValid(relid))
+		elog(ERROR, "table autoencoder.models does not exist");
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_UPDATE) != ACLCHECK_OK)
 		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model is too large"),
-				 errdetail("A model of this shape needs more than 1 GB.")));
-
-	if (o->solver == AE_SOLVER_EXACT)
-	{
-		ae_moments own;
-		double		t0 = seconds_now(),
-					residual = 0.0;
-
-		if (mom == NULL)
-		{
-			ae_moments_init(&own, d, 1,
-							MemoryContextAllocHuge(cxt, sizeof(double) *
-												   ae_moments_doubles(d, 1)));
-			rows_moments(&own, rows, n, d, cxt);
-			mom = &own;
-		}
-		explained = palloc(sizeof(double) * o->arch.latent);
-		st = ae_pca_solve(&model, mom, explained, &residual, &alloc);
-		if (st != AE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("the eigensolver failed on the covariance matrix")));
-		res.train_rows = n;
-		res.final_train_loss = residual;
-		res.final_validation_loss = NAN;
-		res.seconds = seconds_now() - t0;
-	}
-	else
-	{
-		ae_train_config cfg = o->cfg;
-		ae_train_callbacks cb;
-
-		if (mom)
-		{
-			ae_scaling_from_moments(&model, mom);
-			cfg.preset_scaling = 1;
-		}
-		cb.on_batch = on_batch;
-		cb.on_epoch = on_epoch;
-		cb.ctx = &cfg;
-		st = ae_train(&model, rows, n, &cfg, &cb, &alloc, &res);
-		if (st == AE_EDIVERGED)
-			ereport(ERROR,
-					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-					 errmsg("training diverged: the loss is no longer finite"),
-					 errdetail("It happened in epoch %d of %d.", res.epochs_run + 1,
-							   cfg.epochs),
-					 errhint("Lower learning_rate, use normalize => 'standard', or add weight_decay.")));
-		if (st != AE_OK)
-			elog(ERROR, "training failed: %s", ae_status_message(st));
-	}
-
-	/* the stored model carries its configuration and deterministic metrics */
-	initStringInfo(&meta);
-	appendStringInfoString(&meta, "{\"name\": ");
-	if (name)
-		escape_json(&meta, name);
-	else
-		appendStringInfoString(&meta, "null");
-	appendStringInfo(&meta, ", \"config\": %s, \"training\": {", config);
-	training_json(&meta, counts, &res, o, explained);
-	appendStringInfoString(&meta, "}}");
-	*metrics_json = metrics_text(counts, &res, o, explained);
-	*config_json = config;
-
-	st = ae_model_create(&final, &o->arch, meta.len, &alloc);
-	if (st != AE_OK)
-		elog(ERROR, "could not allocate the model: %s", ae_status_message(st));
-	memcpy(final.params, model.params, sizeof(float) * model.n_params);
-	memcpy(final.shift, model.shift, sizeof(float) * 4 * (size_t) d);
-	memcpy(final.meta, meta.data, meta.len);
-	size = ae_model_serialized_size(&final);
-	out = MemoryContextAllocHuge(cxt, VARHDRSZ + size);
-	SET_VARSIZE(out, VARHDRSZ + size);
-	ae_model_serialize(&final, (unsigned char *) VARDATA(out));
-	ae_model_destroy(&final);
-	ae_model_destroy(&model);
-	MemoryContextSwitchTo(old);
-
-	if (o->solver != AE_SOLVER_EXACT)
-		ereport(NOTICE,
-				(errmsg("trained %d -> %d: %zu training and %zu validation rows, %d epochs%s, %s loss %.6f, %.1f s",
-						d, o->arch.latent, res.train_rows, res.validation_rows,
-						res.epochs_run, res.stopped_early ? " (stopped early)" : "",
-						res.validation_rows ? "validation" : "train",
-						res.validation_rows ? res.final_validation_loss :
-						res.final_train_loss, res.seconds)));
-	else
-	{
-		double		share = 0.0;
-
-		for (int c = 0; c < o->arch.latent; c++)
-			share += explained[c];
-		ereport(NOTICE,
-				(errmsg("solved PCA %d -> %d exactly on %zu rows: %.1f%% of the variance kept, %.3f s",
-						d, o->arch.latent, n, 100.0 * share, res.seconds)));
-	}
-	return out;
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to train a model"),
+				 errdetail("Training stores a version in autoencoder.models, which needs INSERT and UPDATE on it."),
+				 errhint("Ask for the model owner's GRANTs described in the README.")));
 }
 
 PG_FUNCTION_INFO_V1(ae_train_sql);
@@ -503,12 +380,18 @@ ae_train_sql(PG_FUNCTION_ARGS)
 	AeOptions	o;
 	RowStore	rs;
 	AeRowCounts counts;
+	AeBuildRequest req;
+	AeBuildResult built;
+	AeStoreRequest sr;
 	MemoryContext train_cxt;
 	char	   *name,
-			   *source,
-			   *config,
-			   *metrics;
-	struct varlena *model;
+			   *source;
+	DeployMode	mode;
+	bool		warm,
+				deploy = true;
+	double		quantile;
+	ae_model	init;
+	StringInfoData decision;
 	int64		id;
 	int32		version;
 
@@ -518,8 +401,22 @@ ae_train_sql(PG_FUNCTION_ARGS)
 				 errmsg("model_name, source and latent_dim must not be null")));
 	name = text_arg(fcinfo, 0);
 	ae_check_model_name(name);
+	check_store_privileges();
 	source = text_arg(fcinfo, 1);
 	parse_train_args(fcinfo, &o);
+	mode = deploy_mode(text_arg(fcinfo, 19));
+	warm = !PG_ARGISNULL(20) && PG_GETARG_BOOL(20);
+	quantile = PG_ARGISNULL(21) ? AE_DEFAULT_ANOMALY_QUANTILE : PG_GETARG_FLOAT8(21);
+	if (!(quantile >= 0.0 && quantile <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("anomaly_quantile must be between 0 and 1, not %g", quantile)));
+	if (mode == DEPLOY_IF_BETTER && o.solver != AE_SOLVER_EXACT &&
+		o.cfg.validation_fraction <= 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deploy => 'if_better' needs validation rows"),
+				 errhint("Set validation_fraction above 0.")));
 
 	train_cxt = AllocSetContextCreate(CurrentMemoryContext,
 									  "autoencoder training",
@@ -545,19 +442,77 @@ ae_train_sql(PG_FUNCTION_ARGS)
 				 errdetail("autoencoder.max_training_rows is %d.",
 						   ae_max_training_rows)));
 	ae_options_check_dims(&o, rs.d);
+	if (warm)
+		warm_start_model(name, &o, &init, train_cxt);
 
 	counts.read = rs.seen;
 	counts.skipped = rs.skipped;
 	counts.kept = rs.n;
-	model = ae_build_model(name, &o, rs.rows, &counts, NULL, source, train_cxt,
-						   &config, &metrics);
-	id = ae_store_model(name, PointerGetDatum(model), rs.d, o.arch.latent,
-						config, metrics, true, &version);
+	memset(&req, 0, sizeof(req));
+	req.name = name;
+	req.opts = &o;
+	req.rows = rs.rows;
+	req.counts = &counts;
+	req.source = source;
+	req.init = warm ? &init : NULL;
+	req.anomaly_quantile = quantile;
+	req.want_baseline = true;
+	req.want_eval_rows = mode == DEPLOY_IF_BETTER;
+	req.cxt = train_cxt;
+	ae_build_model(&req, &built);
+
+	/* decide under the name's lock, against what is deployed now */
+	ae_lock_model_name(name);
+	initStringInfo(&decision);
+	appendStringInfo(&decision, "{\"mode\": \"%s\"",
+					 mode == DEPLOY_ALWAYS ? "always" :
+					 mode == DEPLOY_IF_BETTER ? "if_better" : "never");
+	if (!deployed_version_exists(name))
+		appendStringInfoString(&decision, ", \"reason\": \"first version\"");
+	else if (mode == DEPLOY_NEVER)
+		deploy = false;
+	else if (mode == DEPLOY_IF_BETTER)
+	{
+		ae_model	current;
+		int32		current_version;
+
+		if (ae_fetch_deployed(name, &current, &current_version, train_cxt))
+		{
+			double		old_loss = current.arch.n_input == rs.d ?
+				model_loss(&current, built.eval_raw, built.n_eval, train_cxt) : INFINITY;
+
+			deploy = built.new_loss < old_loss;
+			appendStringInfo(&decision,
+							 ", \"new_loss\": %.17g, \"deployed_loss\": %s, \"compared_with_version\": %d, \"rows\": %zu, \"rows_are\": \"%s\"",
+							 built.new_loss,
+							 isfinite(old_loss) ? psprintf("%.17g", old_loss) : "null",
+							 current_version, built.n_eval,
+							 built.eval_on_validation ? "validation" : "all");
+			ereport(NOTICE,
+					(errmsg("%s: the new version's loss %.6g is %s the deployed version %d's %.6g on the same %zu rows",
+							deploy ? "deploying" : "not deploying", built.new_loss,
+							deploy ? "below" : "not below", current_version,
+							old_loss, built.n_eval)));
+		}
+	}
+	appendStringInfo(&decision, ", \"deployed\": %s}", deploy ? "true" : "false");
+
+	sr.name = name;
+	sr.model = PointerGetDatum(built.model);
+	sr.baseline = built.baseline;
+	sr.n_input = rs.d;
+	sr.latent = o.arch.latent;
+	sr.config = built.config;
+	sr.metrics = with_decision(built.metrics, decision.data);
+	sr.anomaly_threshold = built.anomaly_threshold;
+	sr.deploy = deploy;
+	id = ae_store_model(&sr, &version);
 	SPI_finish();
 
 	ereport(NOTICE,
-			(errmsg("stored model \"%s\" version %d (id %lld), deployed",
-					name, version, (long long) id),
+			(errmsg("stored model \"%s\" version %d (id %lld)%s",
+					name, version, (long long) id,
+					deploy ? ", deployed" : ", not deployed"),
 			 rs.skipped ? errdetail("%llu rows with a NULL input were skipped.",
 									(unsigned long long) rs.skipped) : 0));
 	MemoryContextDelete(train_cxt);

@@ -211,7 +211,8 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 	floats = 4 * P + ae_grad_floats(m, B) + 2 * (size_t) B * d + 2 * (size_t) d;
 	block = alloc->alloc(alloc->ctx, sizeof(size_t) * n_rows +
 						 sizeof(float) * floats);
-	res->curve = alloc->alloc(alloc->ctx, sizeof(ae_epoch_stats) * cfg->epochs);
+	res->curve = alloc->alloc(alloc->ctx, sizeof(ae_epoch_stats) * cfg->epochs +
+							  sizeof(size_t) * (n_val ? n_val : 1));
 	if (block == NULL || res->curve == NULL)
 	{
 		if (block)
@@ -327,6 +328,8 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 
 	if (use_best && res->best_epoch != res->epochs_run)
 		memcpy(m->params, best, sizeof(float) * P);
+	res->validation_index = (size_t *) (res->curve + cfg->epochs);
+	memcpy(res->validation_index, idx, sizeof(size_t) * n_val);
 	res->final_train_loss = res->curve[res->best_epoch - 1].train_loss;
 	res->final_validation_loss = res->curve[res->best_epoch - 1].validation_loss;
 
@@ -337,6 +340,7 @@ done:
 	{
 		alloc->release(alloc->ctx, res->curve);
 		res->curve = NULL;
+		res->validation_index = NULL;
 	}
 	return st;
 }

@@ -1,0 +1,133 @@
+-- lifecycle: versions, deployment, rollback, warm start, evaluation, anomalies
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+SET extra_float_digits = 0;
+
+-- three versions; the third is not deployed
+SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
+                         epochs => 10, seed => 1) > 0 AS v1,
+       autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
+                         epochs => 10, seed => 2) > 0 AS v2,
+       autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
+                         epochs => 10, seed => 3, deploy => 'never') > 0 AS v3;
+SELECT version, deployed, deployed_at IS NOT NULL AS has_deployed_at,
+       metrics->'deployment'->>'mode' AS mode, metrics->'deployment'->'deployed' AS decided
+FROM autoencoder.models WHERE name = 'life' ORDER BY version;
+
+-- deploy and roll back
+SELECT autoencoder.deploy('life', 3);
+SELECT version FROM autoencoder.models WHERE name = 'life' AND deployed;
+SELECT bool_and(autoencoder.encode('life', x) = autoencoder.encode(autoencoder.get_model('life', 3), x))
+       AS serves_v3 FROM pts WHERE x IS NOT NULL;
+SELECT autoencoder.rollback('life') AS rolled_back_to;
+SELECT bool_and(autoencoder.encode('life', x) = autoencoder.encode(autoencoder.get_model('life', 2), x))
+       AS serves_v2 FROM pts WHERE x IS NOT NULL;
+SELECT autoencoder.rollback('life') AS rolled_back_to;
+SELECT name, version FROM autoencoder.deployments WHERE name = 'life' ORDER BY id;
+
+-- exactly one deployed version per name, always
+SELECT name, count(*) FILTER (WHERE deployed) AS deployed FROM autoencoder.models
+GROUP BY name HAVING count(*) FILTER (WHERE deployed) <> 1;
+
+-- dropping one version: a deployed one only with force
+SELECT autoencoder.drop_model('life', 1) AS dropped;
+SELECT autoencoder.drop_model('life', 3);
+SELECT autoencoder.drop_model('life', 3, force => true) AS dropped;
+SELECT version, deployed FROM autoencoder.models WHERE name = 'life' ORDER BY version;
+SELECT autoencoder.rollback('life');
+
+-- a well-trained version, deployed
+SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{32}',
+                         epochs => 60, learning_rate => 0.01, seed => 5) > 0 AS v4;
+SELECT (metrics->'loss_curve'->-1->>'validation_loss')::float8 AS last_loss
+FROM autoencoder.models WHERE name = 'life' AND version = 4 \gset
+
+-- if_better: a worse model (1 epoch, tiny learning rate) is stored, not deployed
+SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
+                         epochs => 1, learning_rate => 1e-6, seed => 4,
+                         deploy => 'if_better') > 0 AS v5;
+SELECT version, deployed, d->>'mode' AS mode, d->'deployed' AS decided,
+       (d->>'new_loss')::float8 > (d->>'deployed_loss')::float8 AS worse,
+       d->'compared_with_version' AS vs, d->>'rows_are' AS rows_are, d->'rows' AS rows
+FROM autoencoder.models, LATERAL (SELECT metrics->'deployment' AS d) s
+WHERE name = 'life' AND version = 5;
+
+-- warm start: continue from the deployed weights (same architecture); the
+-- first epoch already starts near where version 4 ended, and more epochs
+-- make it better, so if_better deploys it
+SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{32}',
+                         epochs => 40, learning_rate => 0.003, seed => 6,
+                         warm_start => true, deploy => 'if_better') > 0 AS v6;
+SELECT version, deployed, metrics->'deployment'->'deployed' AS decided,
+       (metrics->'loss_curve'->0->>'validation_loss')::float8 < 2 * :last_loss AS starts_trained
+FROM autoencoder.models WHERE name = 'life' AND version = 6;
+-- a cold start with the same settings starts far worse
+SELECT autoencoder.train('cold', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{32}',
+                         epochs => 2, learning_rate => 0.003, seed => 6) > 0 AS cold;
+SELECT (c.metrics->'loss_curve'->0->>'validation_loss')::float8
+       > 2 * (w.metrics->'loss_curve'->0->>'validation_loss')::float8 AS warm_helps
+FROM autoencoder.models c, autoencoder.models w
+WHERE c.name = 'cold' AND w.name = 'life' AND w.version = 6;
+
+-- training_info: one row per epoch
+SELECT count(*) AS epochs, min(epoch) AS first, max(epoch) AS last,
+       bool_and(train_loss > 0 AND validation_loss > 0 AND learning_rate = 0.003 AND seconds >= 0) AS sane
+FROM autoencoder.training_info('life');
+SELECT count(*) AS epochs FROM autoencoder.training_info('life', 5);
+
+-- evaluate: the model against PCA of the same size on the same rows
+-- (the baseline is the PCA that fit() finds on the same rows and scaling)
+SELECT rows, mse > 0 AS mse_pos, mae > 0 AS mae_pos, mae > sqrt(mse) * 0.1 AS mae_sane,
+       abs(mse - (SELECT avg(autoencoder.reconstruction_error('life', x)) FROM pts)) < 1e-9 AS mse_ok,
+       abs(pca_mse - (SELECT avg(autoencoder.reconstruction_error(f.m, x))
+                      FROM pts, (SELECT autoencoder.fit(x, '{"latent_dim": 3, "activation": "linear"}') m
+                                 FROM pts) f)) < 1e-6 * pca_mse AS pca_ok
+FROM autoencoder.evaluate('life', 'SELECT x FROM pts');
+SELECT rows, abs(mse - pca_mse) < 1e-9 AS pca_is_itself
+FROM autoencoder.evaluate('pca', 'SELECT x FROM pts');
+
+-- anomalies: about 1% of the validation rows are above the threshold
+SELECT anomaly_threshold > 0 AS has_threshold FROM autoencoder.models WHERE name = 'life' AND deployed;
+SELECT count(*) FILTER (WHERE autoencoder.is_anomaly('life', x)) BETWEEN 1 AND 30 AS few,
+       autoencoder.is_anomaly('life', '{5,5,5,5,5,5,5,5}'::real[]) AS outlier
+FROM pts WHERE x IS NOT NULL;
+SELECT autoencoder.train('q50', 'SELECT x FROM pts', latent_dim => 3, epochs => 5,
+                         anomaly_quantile => 0.5) > 0 AS trained;
+SELECT count(*) FILTER (WHERE autoencoder.is_anomaly('q50', x)) BETWEEN 200 AND 400 AS about_half
+FROM pts WHERE x IS NOT NULL;
+
+-- the deployed view
+SELECT name, version, input_dim, latent_dim, rows, validation_loss > 0 AS has_loss,
+       length(loss_curve) AS spark_len
+FROM autoencoder.deployed WHERE name IN ('life', 'pca') ORDER BY name;
+SELECT autoencoder.sparkline(ARRAY[4, 3, 2, 1, 1]) AS spark;
+
+-- errors
+\pset tuples_only on
+\pset format unaligned
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
+END
+$$;
+SELECT pg_temp.err($$SELECT autoencoder.deploy('life', 99)$$);
+SELECT pg_temp.err($$SELECT autoencoder.deploy('nope', 1)$$);
+SELECT pg_temp.err($$SELECT autoencoder.rollback('nope')$$);
+SELECT pg_temp.err($$SELECT autoencoder.rollback('q50')$$);
+SELECT pg_temp.err($$SELECT autoencoder.drop_model('life', 99)$$);
+SELECT pg_temp.err($$SELECT autoencoder.training_info('nope')$$);
+SELECT pg_temp.err($$SELECT autoencoder.training_info('life', 99)$$);
+SELECT pg_temp.err($$SELECT autoencoder.evaluate('nope', 'SELECT x FROM pts')$$);
+SELECT pg_temp.err($$SELECT autoencoder.is_anomaly('nope', '{1}'::real[])$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'sometimes')$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'if_better', validation_fraction => 0)$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('brand_new', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, activation => 'linear', warm_start => true)$$);
+SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, anomaly_quantile => 1.5)$$);
