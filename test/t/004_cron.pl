@@ -65,11 +65,15 @@ if ($sec >= 55)
 }
 my $duration = 60 - $sec + 20;
 
-my $command =
-    "SELECT autoencoder.train($base, epochs => 3, warm_start => true, deploy => 'if_better'); "
-  . "SELECT autoencoder.drop_model('m', version) FROM autoencoder.models "
-  . "WHERE name = 'm' AND NOT deployed "
-  . "AND version <= (SELECT max(version) FROM autoencoder.models WHERE name = 'm') - 3";
+# The README recipe's shape: two statements over several lines, with a comment.
+my $command = <<"EOS";
+    SELECT autoencoder.train($base,
+                             epochs => 3, warm_start => true, deploy => 'if_better');
+    -- keep the last 3 versions (and always the deployed one)
+    SELECT autoencoder.drop_model('m', version) FROM autoencoder.models
+    WHERE name = 'm' AND NOT deployed
+      AND version <= (SELECT max(version) FROM autoencoder.models WHERE name = 'm') - 3;
+EOS
 my $jobid = $node->safe_psql('postgres',
 	"SELECT cron.schedule('ae-retrain', '* * * * *', \$job\$$command\$job\$)");
 like($jobid, qr/^\d+$/, "job scheduled (id $jobid)");
