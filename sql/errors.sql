@@ -92,6 +92,21 @@ SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT CASE WHEN id = 7 TH
 SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ''{{1,2},{3,4}}''::real[] FROM pts', latent_dim => 2)$$);
 SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ''{}''::real[] FROM pts', latent_dim => 2)$$);
 SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM generate_series(1, 50)', latent_dim => 1, "normalize" => 'none', optimizer => 'sgd', learning_rate => 1e6, validation_fraction => 0)$$);
+-- statement_timeout stops a long training within a second, leaving no row
+SET statement_timeout = '300ms';
+DO $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    PERFORM autoencoder.train('slow', 'SELECT x FROM pts', latent_dim => 2,
+                              epochs => 100000, patience => 0);
+    RAISE NOTICE 'not cancelled';
+EXCEPTION WHEN query_canceled THEN
+    RAISE WARNING 'cancelled within a second: %', clock_timestamp() - t0 < interval '1.3 s';
+END
+$$;
+RESET statement_timeout;
+SELECT count(*) AS slow_rows FROM autoencoder.models WHERE name = 'slow';
 \pset tuples_only off
 \pset format aligned
 -- none of the failed trainings left a row
