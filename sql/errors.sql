@@ -78,6 +78,11 @@ SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent
 SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{4,NULL}')$$);
 SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{1,1,1,1,1,1,1,1,1}')$$);
 
+-- a read-only transaction (or a standby) fails before training
+BEGIN TRANSACTION READ ONLY;
+SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2)$$);
+ROLLBACK;
+
 -- source queries
 SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT id FROM pts', latent_dim => 2)$$);
 SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ''{1,2}''::text FROM pts', latent_dim => 2)$$);

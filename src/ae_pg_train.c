@@ -401,6 +401,9 @@ ae_train_sql(PG_FUNCTION_ARGS)
 				 errmsg("model_name, source and latent_dim must not be null")));
 	name = text_arg(fcinfo, 0);
 	ae_check_model_name(name);
+	/* fail now, not after training, where the result cannot be stored */
+	PreventCommandIfReadOnly("autoencoder.train()");
+	PreventCommandDuringRecovery("autoencoder.train()");
 	check_store_privileges();
 	source = text_arg(fcinfo, 1);
 	parse_train_args(fcinfo, &o);
