@@ -63,8 +63,9 @@ ae_exit_hook() {
 # ---------------------------------------------------------------------------
 CURRENT_STAGE="packages"
 ae_section "Installing packages"
-# libipc-run-perl: TAP tests; postgresql-15-cron: test/t/004_cron.pl
-ae_install_packages "${AE_BASE_PKGS[@]}" libipc-run-perl postgresql-15-cron
+# libipc-run-perl: TAP tests; postgresql-15-cron: test/t/004_cron.pl;
+# dataset-fashion-mnist: test/quality.sql
+ae_install_packages "${AE_BASE_PKGS[@]}" libipc-run-perl postgresql-15-cron dataset-fashion-mnist
 CURRENT_STAGE=""
 
 # ---------------------------------------------------------------------------
@@ -150,6 +151,24 @@ else
     record regress "$p" "$f" "(exit status $rc)"
 fi
 CURRENT_STAGE="regress"
+
+# ---------------------------------------------------------------------------
+# Fashion-MNIST quality targets (deterministic: fixed seeds and thread count).
+CURRENT_STAGE="quality"
+ae_section "Quality on Fashion-MNIST: test/quality.sql"
+ae_load_fmnist
+set +e
+timeout "$AE_SUITE_TIMEOUT" runuser -u "$AE_PG_USER" -- \
+    "$AE_PG_BIN/psql" -X -v ON_ERROR_STOP=1 -f "$AE_STAGE_DIR/test/quality.sql" 2>&1 |
+    tee "$AE_WORK/quality.log"
+rc=${PIPESTATUS[0]}
+set -e
+p=$(grep -c '^PASS ' "$AE_WORK/quality.log" || true)
+f=$(grep -c '^FAIL ' "$AE_WORK/quality.log" || true)
+if ((rc != 0 && f == 0)); then f=1; fi
+if ((p + f == 0)); then f=1; fi
+record quality "$p" "$f" "(exit status $rc)"
+ae_psql -q -c 'DROP TABLE IF EXISTS fmnist_train, fmnist_test;'
 ae_cluster_stop
 
 # ---------------------------------------------------------------------------
