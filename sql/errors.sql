@@ -3,18 +3,6 @@
 SET client_min_messages = warning;
 SET extra_float_digits = 0;
 
--- runs a statement and shows its SQLSTATE, message and detail, one line each
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
-END
-$$;
 
 -- messages with their details and hints
 SELECT autoencoder.encode('nope', '{1,2}'::real[]);
@@ -32,71 +20,71 @@ SELECT autoencoder.train('bad', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM ge
 \pset format unaligned
 
 -- inference inputs
-SELECT pg_temp.err($$SELECT autoencoder.encode('nope', '{1}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.reconstruction_error('nope', '{1}'::float8[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('', '{1}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode(repeat('m', 64), '{1}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,8,9}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{{1,2,3,4},{5,6,7,8}}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,NULL}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,NaN}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,Infinity}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,-Infinity}'::float8[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,1e300}'::float8[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.decode('pts', '{1,2}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.decode('pts', '{1,2,NaN}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.reconstruct('pts', '{1,2}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.denoise('pts', '{1,2}'::float8[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.reconstruction_error('pts', '{1,2}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('nope', '{1}'::real[])$$);
+SELECT err($$SELECT autoencoder.reconstruction_error('nope', '{1}'::float8[])$$);
+SELECT err($$SELECT autoencoder.encode('', '{1}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode(repeat('m', 64), '{1}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,8,9}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{{1,2,3,4},{5,6,7,8}}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,NULL}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,NaN}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,Infinity}'::real[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,-Infinity}'::float8[])$$);
+SELECT err($$SELECT autoencoder.encode('pts', '{1,2,3,4,5,6,7,1e300}'::float8[])$$);
+SELECT err($$SELECT autoencoder.decode('pts', '{1,2}'::real[])$$);
+SELECT err($$SELECT autoencoder.decode('pts', '{1,2,NaN}'::real[])$$);
+SELECT err($$SELECT autoencoder.reconstruct('pts', '{1,2}'::real[])$$);
+SELECT err($$SELECT autoencoder.denoise('pts', '{1,2}'::float8[])$$);
+SELECT err($$SELECT autoencoder.reconstruction_error('pts', '{1,2}'::real[])$$);
 
 -- training options out of range
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 0)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 9)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => NULL)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train(NULL, 'SELECT x FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('', 'SELECT x FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train(repeat('m', 64), 'SELECT x FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, epochs => 0)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, batch_size => 0)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, learning_rate => -0.1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, learning_rate => 'NaN')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, weight_decay => -1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, sparsity => -1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'salt')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'masking', noise_level => 1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'gaussian', noise_level => -0.1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, "normalize" => 'zscore')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, optimizer => 'rmsprop')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, activation => 'swish')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, output_activation => 'tanh')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, validation_fraction => 1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, validation_fraction => -0.1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, patience => -1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{0}')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{{4},{4}}')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{4,NULL}')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{1,1,1,1,1,1,1,1,1}')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 0)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 9)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => NULL)$$);
+SELECT err($$SELECT autoencoder.train(NULL, 'SELECT x FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('', 'SELECT x FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train(repeat('m', 64), 'SELECT x FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, epochs => 0)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, batch_size => 0)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, learning_rate => -0.1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, learning_rate => 'NaN')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, weight_decay => -1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, sparsity => -1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'salt')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'masking', noise_level => 1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'gaussian', noise_level => -0.1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, "normalize" => 'zscore')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, optimizer => 'rmsprop')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, activation => 'swish')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, output_activation => 'tanh')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, validation_fraction => 1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, validation_fraction => -0.1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, patience => -1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{0}')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{{4},{4}}')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{4,NULL}')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, hidden_units => '{1,1,1,1,1,1,1,1,1}')$$);
 
 -- a read-only transaction (or a standby) fails before training
 BEGIN TRANSACTION READ ONLY;
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2)$$);
 ROLLBACK;
 
 -- source queries
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT id FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ''{1,2}''::text FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts WHERE false', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts WHERE x IS NULL', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELEC x FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM no_such_table', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'DELETE FROM pts WHERE false', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x[1:(1 + id % 2)] FROM pts', latent_dim => 1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT CASE WHEN id = 7 THEN ''{1,2,3,4,5,6,7,NaN}''::real[] ELSE x END FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT CASE WHEN id = 7 THEN ''{1,2,3,4,5,6,7,NULL}''::real[] ELSE x END FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ''{{1,2},{3,4}}''::real[] FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ''{}''::real[] FROM pts', latent_dim => 2)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM generate_series(1, 50)', latent_dim => 1, "normalize" => 'none', optimizer => 'sgd', learning_rate => 1e6, validation_fraction => 0)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT id FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT ''{1,2}''::text FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts WHERE false', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts WHERE x IS NULL', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELEC x FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM no_such_table', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'DELETE FROM pts WHERE false', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x[1:(1 + id % 2)] FROM pts', latent_dim => 1)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT CASE WHEN id = 7 THEN ''{1,2,3,4,5,6,7,NaN}''::real[] ELSE x END FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT CASE WHEN id = 7 THEN ''{1,2,3,4,5,6,7,NULL}''::real[] ELSE x END FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT ''{{1,2},{3,4}}''::real[] FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT ''{}''::real[] FROM pts', latent_dim => 2)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM generate_series(1, 50)', latent_dim => 1, "normalize" => 'none', optimizer => 'sgd', learning_rate => 1e6, validation_fraction => 0)$$);
 -- statement_timeout stops a long training within a second, leaving no row
 SET statement_timeout = '300ms';
 DO $$
@@ -126,15 +114,15 @@ CREATE CAST (autoencoder.model AS bytea) WITHOUT FUNCTION;
 UPDATE autoencoder.models
 SET model = overlay(model::bytea PLACING '\xdeadbeef'::bytea FROM 200)::autoencoder.model
 WHERE name = 'act_tanh';
-SELECT pg_temp.err($$SELECT autoencoder.encode('act_tanh', x) FROM pts WHERE id = 1$$);
+SELECT err($$SELECT autoencoder.encode('act_tanh', x) FROM pts WHERE id = 1$$);
 UPDATE autoencoder.models SET model = substring(model::bytea FROM 1 FOR 100)::autoencoder.model
 WHERE name = 'act_elu';
-SELECT pg_temp.err($$SELECT autoencoder.encode('act_elu', x) FROM pts WHERE id = 1$$);
+SELECT err($$SELECT autoencoder.encode('act_elu', x) FROM pts WHERE id = 1$$);
 UPDATE autoencoder.models SET model = '\x00'::bytea::autoencoder.model WHERE name = 'act_relu';
-SELECT pg_temp.err($$SELECT autoencoder.encode('act_relu', x) FROM pts WHERE id = 1$$);
+SELECT err($$SELECT autoencoder.encode('act_relu', x) FROM pts WHERE id = 1$$);
 DROP CAST (bytea AS autoencoder.model);
 DROP CAST (autoencoder.model AS bytea);
-SELECT pg_temp.err($$SELECT autoencoder.drop_model('nope')$$);
+SELECT err($$SELECT autoencoder.drop_model('nope')$$);
 
 \pset tuples_only off
 \pset format aligned

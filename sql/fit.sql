@@ -145,40 +145,29 @@ SELECT bool_and(g.code = autoencoder.encode(f.m, g.x)) AS generated_ok FROM gen 
 -- errors
 \pset tuples_only on
 \pset format unaligned
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
-END
-$$;
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent": 2}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": "two"}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 2.5}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 9}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"activation": 1}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"hidden_units": [4, "x"]}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"hidden_units": 4}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"epochs": 0}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"learning_rate": -1}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"max_rows": 0}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '[1, 2]') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"solver": "exact", "activation": "relu"}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"activation": "linear", "hidden_units": [4]}') FROM pts$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 2}') FROM (VALUES ('{1,2,3}'::real[]), ('{1,2}'::real[])) v(x)$$);
-SELECT pg_temp.err($$SELECT autoencoder.fit(x, '{"latent_dim": 1}') FROM (VALUES ('{1,NaN}'::real[])) v(x)$$);
-SELECT pg_temp.err($$SELECT 'abc'::autoencoder.model$$);
-SELECT pg_temp.err($$SELECT 'zz'::autoencoder.model$$);
-SELECT pg_temp.err($$SELECT '00'::autoencoder.model$$);
-SELECT pg_temp.err($$SELECT overlay(m::text PLACING 'deadbeef' FROM 201)::autoencoder.model FROM fitted$$);
-SELECT pg_temp.err($$SELECT left(m::text, 400)::autoencoder.model FROM fitted$$);
-SELECT pg_temp.err($$SELECT '00'::autoencoder.fit_state$$);
-SELECT pg_temp.err($$SELECT autoencoder.get_model('nope')$$);
-SELECT pg_temp.err($$SELECT autoencoder.get_model('pca', 99)$$);
-SELECT pg_temp.err($$SELECT autoencoder.encode(m, '{1,2,3}'::real[]) FROM fitted$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, solver => 'newton')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, activation => 'linear', noise => 'gaussian')$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"latent": 2}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": "two"}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": 2.5}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": 9}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"activation": 1}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"hidden_units": [4, "x"]}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"hidden_units": 4}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"epochs": 0}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"learning_rate": -1}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"max_rows": 0}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '[1, 2]') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"solver": "exact", "activation": "relu"}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"activation": "linear", "hidden_units": [4]}') FROM pts$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": 2}') FROM (VALUES ('{1,2,3}'::real[]), ('{1,2}'::real[])) v(x)$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": 1}') FROM (VALUES ('{1,NaN}'::real[])) v(x)$$);
+SELECT err($$SELECT 'abc'::autoencoder.model$$);
+SELECT err($$SELECT 'zz'::autoencoder.model$$);
+SELECT err($$SELECT '00'::autoencoder.model$$);
+SELECT err($$SELECT overlay(m::text PLACING 'deadbeef' FROM 201)::autoencoder.model FROM fitted$$);
+SELECT err($$SELECT left(m::text, 400)::autoencoder.model FROM fitted$$);
+SELECT err($$SELECT '00'::autoencoder.fit_state$$);
+SELECT err($$SELECT autoencoder.get_model('nope')$$);
+SELECT err($$SELECT autoencoder.get_model('pca', 99)$$);
+SELECT err($$SELECT autoencoder.encode(m, '{1,2,3}'::real[]) FROM fitted$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, solver => 'newton')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, activation => 'linear', noise => 'gaussian')$$);

@@ -105,29 +105,18 @@ SELECT autoencoder.sparkline(ARRAY[4, 3, 2, 1, 1]) AS spark;
 -- errors
 \pset tuples_only on
 \pset format unaligned
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
-END
-$$;
-SELECT pg_temp.err($$SELECT autoencoder.deploy('life', 99)$$);
-SELECT pg_temp.err($$SELECT autoencoder.deploy('nope', 1)$$);
-SELECT pg_temp.err($$SELECT autoencoder.rollback('nope')$$);
-SELECT pg_temp.err($$SELECT autoencoder.rollback('q50')$$);
-SELECT pg_temp.err($$SELECT autoencoder.drop_model('life', 99)$$);
-SELECT pg_temp.err($$SELECT autoencoder.training_info('nope')$$);
-SELECT pg_temp.err($$SELECT autoencoder.training_info('life', 99)$$);
-SELECT pg_temp.err($$SELECT autoencoder.evaluate('nope', 'SELECT x FROM pts')$$);
-SELECT pg_temp.err($$SELECT autoencoder.is_anomaly('nope', '{1}'::real[])$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'sometimes')$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'if_better', validation_fraction => 0)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('brand_new', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, activation => 'linear', warm_start => true)$$);
-SELECT pg_temp.err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, anomaly_quantile => 1.5)$$);
+SELECT err($$SELECT autoencoder.deploy('life', 99)$$);
+SELECT err($$SELECT autoencoder.deploy('nope', 1)$$);
+SELECT err($$SELECT autoencoder.rollback('nope')$$);
+SELECT err($$SELECT autoencoder.rollback('q50')$$);
+SELECT err($$SELECT autoencoder.drop_model('life', 99)$$);
+SELECT err($$SELECT autoencoder.training_info('nope')$$);
+SELECT err($$SELECT autoencoder.training_info('life', 99)$$);
+SELECT err($$SELECT autoencoder.evaluate('nope', 'SELECT x FROM pts')$$);
+SELECT err($$SELECT autoencoder.is_anomaly('nope', '{1}'::real[])$$);
+SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'sometimes')$$);
+SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'if_better', validation_fraction => 0)$$);
+SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
+SELECT err($$SELECT autoencoder.train('brand_new', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
+SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, activation => 'linear', warm_start => true)$$);
+SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, anomaly_quantile => 1.5)$$);

@@ -3,6 +3,20 @@
 SET client_min_messages = warning;   -- epoch NOTICEs carry timings
 SET extra_float_digits = 0;
 
+-- err(q): runs a statement and shows its SQLSTATE, message and detail on one
+-- line instead of failing (the later files list their error probes with it)
+CREATE FUNCTION err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
+END
+$$;
+
 -- 600 points on a curved 2-D surface in 8 dimensions (a low-discrepancy
 -- sequence, so no random()), plus one NULL row
 CREATE TABLE pts (id int PRIMARY KEY, x real[]);

@@ -5,7 +5,7 @@
  *
  * Nothing here includes postgres.h.  The core allocates only through the
  * caller's ae_allocator (palloc in a backend, malloc in the unit tests),
- * never calls exit() or prints, and reports failures as AE_* codes with an
+ * never ends the process or prints, and reports failures as AE_* codes with an
  * optional message buffer.  The PostgreSQL glue lives in ae_pg_*.c.
  *
  * Layout of a model with input n, hidden units h1..hk and latent d:

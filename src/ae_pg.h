@@ -13,6 +13,7 @@
 #include "ae_core.h"
 #include "fmgr.h"
 #include "utils/array.h"
+#include "utils/portal.h"
 #include "utils/jsonb.h"
 
 /* Where the extension keeps its models. */
@@ -73,6 +74,9 @@ typedef struct AeRowCounts
 	uint64		skipped;		/* NULL rows */
 	uint64		kept;			/* rows trained on (a sample if < read) */
 } AeRowCounts;
+
+/* A cursor on a user's source query (ae_pg_train.c); SPI connected. */
+Portal		ae_source_cursor(const char *source, bool read_only, const char *hint);
 
 /* What ae_build_model needs (ae_pg_build.c). */
 typedef struct AeBuildRequest

@@ -64,7 +64,6 @@ ae_encode_query(PG_FUNCTION_ARGS)
 	int64	   *ids;
 	int			d,
 				filled = 0;
-	SPIPlanPtr	plan;
 	Portal		portal;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -86,15 +85,8 @@ ae_encode_query(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(source, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	if (!SPI_is_cursor_plan(plan))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a single query that returns rows"),
-				 errhint("Pass a SELECT of an id and a real[] or double precision[] column.")));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	portal = ae_source_cursor(source, true,
+							  "Pass a SELECT of an id and a real[] or double precision[] column.");
 	for (;;)
 	{
 		TupleDesc	desc;

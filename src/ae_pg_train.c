@@ -157,25 +157,36 @@ row_slot(RowStore *rs)
 	return slot >= 0 ? rs->rows[slot] : rs->scratch;
 }
 
-/* Run the source query and collect its first column into rs. */
-static void
-collect_rows(RowStore *rs, const char *source)
+/*
+ * Open a cursor on a user's source query (SPI connected); hint says what
+ * the query should look like.
+ */
+Portal
+ae_source_cursor(const char *source, bool read_only, const char *hint)
 {
-	SPIPlanPtr	plan;
-	Portal		portal;
-	MemoryContext tmp,
-				old;
-	ErrorContextCallback errcb;
+	SPIPlanPtr	plan = SPI_prepare(source, 0, NULL);
 
-	plan = SPI_prepare(source, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	if (!SPI_is_cursor_plan(plan))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("source must be a single query that returns rows"),
-				 errhint("Pass a SELECT whose first column is real[] or double precision[].")));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+				 errhint("%s", hint)));
+	return SPI_cursor_open(NULL, plan, NULL, NULL, read_only);
+}
+
+/* Run the source query and collect its first column into rs. */
+static void
+collect_rows(RowStore *rs, const char *source)
+{
+	Portal		portal;
+	MemoryContext tmp,
+				old;
+	ErrorContextCallback errcb;
+
+	portal = ae_source_cursor(source, false,
+							  "Pass a SELECT whose first column is real[] or double precision[].");
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "autoencoder source rows",
 								ALLOCSET_DEFAULT_SIZES);
 	errcb.callback = source_row_context;
