@@ -76,6 +76,39 @@ SELECT (autoencoder.describe(p.m)->'training'->>'rows_used')::int AS parallel_us
          < (SELECT avg(autoencoder.reconstruction_error(pca.m, x)) FROM pts, fitted pca) AS beats_pca
 FROM fit_nl_parallel p, fit_nl_serial s;
 
+-- partial states as a distributed engine moves them: computed per "shard",
+-- sent as text, read back, combined on the "coordinator" by the combine
+-- function, finished by the final function
+CREATE AGGREGATE fit_partial(real[], jsonb) (
+    SFUNC = autoencoder.fit_accum, STYPE = autoencoder.fit_state);
+CREATE AGGREGATE fit_merge(autoencoder.fit_state) (
+    SFUNC = autoencoder.fit_combine, STYPE = autoencoder.fit_state,
+    FINALFUNC = autoencoder.fit_final);
+CREATE TABLE shard_states AS
+SELECT id % 3 AS shard,
+       fit_partial(x, '{"latent_dim": 2, "activation": "linear"}')::text AS state
+FROM pts GROUP BY id % 3;
+SELECT bool_and(state::autoencoder.fit_state::text = state) AS text_round_trip,
+       count(*) AS shards FROM shard_states;
+CREATE TABLE fit_merged AS
+SELECT fit_merge(state::autoencoder.fit_state) AS m FROM shard_states;
+SELECT max(abs(a - b) / greatest(abs(b), 1e-3)) < 1e-5 AS same_as_one_pass
+FROM pts, fit_merged g, fitted f,
+     unnest(autoencoder.reconstruct(g.m, x), autoencoder.reconstruct(f.m, x)) u(a, b)
+WHERE x IS NOT NULL;
+SELECT (autoencoder.describe(m)->'training'->>'rows_read')::int AS rows_read,
+       (autoencoder.describe(m)->'training'->>'rows_skipped')::int AS rows_skipped
+FROM fit_merged;
+-- the same for a sampled (gradient) fit: sample sizes add up, capped
+CREATE TABLE shard_samples AS
+SELECT id % 3 AS shard,
+       fit_partial(x, '{"latent_dim": 2, "max_rows": 150, "epochs": 3}')::text AS state
+FROM pts GROUP BY id % 3;
+SELECT (autoencoder.describe(fit_merge(state::autoencoder.fit_state))->'training'->>'rows_used')::int
+       AS merged_sample
+FROM shard_samples;
+SELECT err($$SELECT fit_merge(overlay(state PLACING 'ffff' FROM 9)::autoencoder.fit_state) FROM shard_states$$) AS bad_state;
+
 -- GROUP BY: one model per group, each fitted to its own group
 CREATE TABLE grouped (g int, x real[]);
 INSERT INTO grouped SELECT 1, x FROM pts WHERE x IS NOT NULL;
