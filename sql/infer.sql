@@ -51,6 +51,19 @@ FROM autoencoder.encode_query('pts', 'SELECT id, x FROM pts') q
 JOIN pts p USING (id), unnest(q.code, autoencoder.encode('pts', p.x)) u(a, b);
 SELECT count(*) AS rows FROM autoencoder.encode_query('pts', 'SELECT id::bigint, x::float8[] FROM pts WHERE id <= 700');
 
+-- blocks are encoded on a second thread while the next are read: many
+-- blocks give the same codes, and a cancel mid-way stops cleanly
+SELECT count(DISTINCT q.id) AS rows, count(DISTINCT q.code::text) AS distinct_codes,
+       max(abs(a - b)) < 1e-5 AS same
+FROM autoencoder.encode_query('pts', 'SELECT g, x FROM generate_series(1, 5000) g, pts WHERE pts.id = 1') q,
+     pts p, unnest(q.code, autoencoder.encode('pts', p.x)) u(a, b)
+WHERE p.id = 1;
+SET statement_timeout = '30ms';
+SELECT count(*) FROM autoencoder.encode_query('pts',
+    'SELECT g, x FROM generate_series(1, 3000000) g, pts WHERE pts.id = 1');
+RESET statement_timeout;
+SELECT count(*) AS rows FROM autoencoder.encode_query('pts', 'SELECT id, x FROM pts');
+
 -- STRICT: NULL in, NULL out
 SELECT autoencoder.encode('pts', NULL::real[]) IS NULL AS strict_null;
 

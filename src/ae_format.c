@@ -23,7 +23,8 @@
  *
  * ae_model_parse reads nothing before checking it lies inside the buffer,
  * rejects any length but the exact one, a wrong checksum, out-of-range
- * sizes or enums, non-finite floats and non-positive scales.
+ * sizes or enums, non-finite floats, non-positive scales, and a scaling
+ * other than the identity for normalize 'none'.
  *
  *-------------------------------------------------------------------------
  */
@@ -267,7 +268,9 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 	}
 	p += 16 * (size_t) arch.n_input;
 	for (int i = 0; i < arch.n_input; i++)
-		if (!(m->scale[i] > 0.0f) || m->lo[i] > m->hi[i])
+		if (!(m->scale[i] > 0.0f) || m->lo[i] > m->hi[i] ||
+			(arch.normalize == AE_NORM_NONE &&
+			 (m->shift[i] != 0.0f || m->scale[i] != 1.0f)))
 		{
 			SET_ERR("model scaling of feature %d is invalid", i + 1);
 			goto fail;

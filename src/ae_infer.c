@@ -50,13 +50,19 @@ run_layers(const ae_model *m, const float *x, int rows, int from, int to,
 	return in;
 }
 
-/* Scale rows of raw input into buf. */
-static void
-scale_rows(const ae_model *m, const float *x, int rows, float *buf)
+/*
+ * The network's input for raw rows x: x itself when the scaling is the
+ * identity (normalize 'none'), else x scaled into buf.
+ */
+static const float *
+scaled_input(const ae_model *m, const float *x, int rows, float *buf)
 {
+	if (m->arch.normalize == AE_NORM_NONE)
+		return x;
 	memcpy(buf, x, sizeof(float) * rows * (size_t) m->arch.n_input);
 	for (int r = 0; r < rows; r++)
 		ae_scaling_apply(m, buf + (size_t) r * m->arch.n_input);
+	return buf;
 }
 
 /* Scale network outputs back to input units, clamping if asked. */
@@ -82,12 +88,11 @@ void
 ae_encode(const ae_model *m, const float *x, int rows, float *code,
 		  float *work)
 {
-	float	   *buf = work;
 	float	   *act = work + 2 * (size_t) rows * m->arch.n_input;
 	const float *y;
 
-	scale_rows(m, x, rows, buf);
-	y = run_layers(m, buf, rows, 0, m->arch.n_hidden + 1, act);
+	y = run_layers(m, scaled_input(m, x, rows, work), rows, 0,
+				   m->arch.n_hidden + 1, act);
 	memcpy(code, y, sizeof(float) * rows * (size_t) m->arch.latent);
 }
 
@@ -108,12 +113,10 @@ void
 ae_reconstruct(const ae_model *m, const float *x, int rows, float *out,
 			   int clamp, float *work)
 {
-	float	   *buf = work;
 	float	   *act = work + 2 * (size_t) rows * m->arch.n_input;
 	const float *y;
 
-	scale_rows(m, x, rows, buf);
-	y = run_layers(m, buf, rows, 0, m->n_layers, act);
+	y = run_layers(m, scaled_input(m, x, rows, work), rows, 0, m->n_layers, act);
 	unscale_rows(m, y, rows, out, clamp);
 }
 

@@ -1,17 +1,31 @@
 /*-------------------------------------------------------------------------
  *
  * ae_pg_batch.c
- *	  encode_query(): encode a whole query's rows in blocks through sgemm.
+ *	  encode_query(): encode a whole query's rows in blocks through sgemm,
+ *	  reading the next block while the previous one is being encoded.
  *
- * The per-row encode() pays one matrix-vector product per row; a column
- * encoded in blocks of BATCH_ROWS rows turns that into matrix-matrix
- * products (cblas_sgemm), which run near the machine's peak.  The source
- * query returns (id, x); the function returns (id, code) in the same order,
- * materialized into a tuplestore in the caller's work_mem.
+ * The per-row encode() pays one matrix-vector product per row, which is
+ * bound by streaming the weights from cache for every row.  A column encoded
+ * in blocks of BATCH_ROWS rows turns that into matrix products
+ * (cblas_sgemm).  Two stages then remain, of similar cost: reading the rows
+ * (fetching, detoasting, often decompressing, checking and converting) and
+ * the matrix products.  They overlap:
+ *
+ *   backend thread:  read block 0 | read block 1 | read block 2 | ...
+ *   encoder thread:                | encode 0     | encode 1     | ...
+ *
+ * The encoder thread only runs the pure-C core on buffers allocated before
+ * it starts: it calls nothing of PostgreSQL, holds no lock of it, and has
+ * every signal blocked, so interrupts and errors stay with the backend.
+ * Any exit from the backend's loop, an ERROR included, stops and joins the
+ * thread first (PG_FINALLY).  With a single block nothing is started.
  *
  *-------------------------------------------------------------------------
  */
 #include "ae_pg.h"
+
+#include <pthread.h>
+#include <signal.h>
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -20,26 +34,237 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#define BATCH_ROWS		512		/* rows per sgemm block (and per fetch) */
+#define BATCH_ROWS		1024	/* rows per sgemm block (and per fetch) */
 
-/* Encode one block and append its rows to the tuplestore. */
-static void
-flush_block(ReturnSetInfo *rsinfo, const ae_model *m, float *block,
-			int64 *ids, int rows, float *codes, float *work)
+/* One block of rows: their ids, inputs and codes. */
+typedef struct Block
 {
-	int			k = m->arch.latent;
+	int			rows;
+	int64	   *ids;			/* (BATCH_ROWS) */
+	float	   *x;				/* (BATCH_ROWS, n_input) */
+	float	   *codes;			/* (BATCH_ROWS, latent) */
+} Block;
 
-	ae_encode(m, block, rows, codes, work);
-	for (int r = 0; r < rows; r++)
+/* The encoder thread's mailbox. */
+typedef struct Encoder
+{
+	pthread_t	thread;
+	bool		started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const ae_model *model;
+	float	   *work;			/* (ae_infer_floats(model, BATCH_ROWS)) */
+	Block	   *job;			/* block to encode, or NULL */
+	Block	   *finished;		/* last block encoded, or NULL */
+	bool		quit;
+} Encoder;
+
+/* Body of the encoder thread: encode blocks until told to quit. */
+static void *
+encoder_main(void *arg)
+{
+	Encoder    *e = arg;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;)
+	{
+		Block	   *b;
+
+		while (e->job == NULL && !e->quit)
+			pthread_cond_wait(&e->cv, &e->mu);
+		if (e->quit)
+			break;
+		b = e->job;
+		pthread_mutex_unlock(&e->mu);
+		ae_encode(e->model, b->x, b->rows, b->codes, e->work);
+		pthread_mutex_lock(&e->mu);
+		e->job = NULL;
+		e->finished = b;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+/* Start the encoder thread with every signal blocked in it. */
+static void
+encoder_start(Encoder *e)
+{
+	sigset_t	all,
+				old;
+	int			rc;
+
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&e->thread, NULL, encoder_main, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+	{
+		pthread_cond_destroy(&e->cv);
+		pthread_mutex_destroy(&e->mu);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start the encoding thread: %s", strerror(rc))));
+	}
+	e->started = true;
+}
+
+/* Stop and join the encoder thread, if it runs; safe to call twice. */
+static void
+encoder_stop(Encoder *e)
+{
+	if (!e->started)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->quit = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	pthread_join(e->thread, NULL);
+	pthread_cond_destroy(&e->cv);
+	pthread_mutex_destroy(&e->mu);
+	e->started = false;
+}
+
+/* Hand a block to the encoder thread. */
+static void
+encoder_submit(Encoder *e, Block *b)
+{
+	pthread_mutex_lock(&e->mu);
+	e->finished = NULL;
+	e->job = b;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Wait until the encoder thread has finished block b. */
+static void
+encoder_wait(Encoder *e, Block *b)
+{
+	pthread_mutex_lock(&e->mu);
+	while (e->finished != b)
+		pthread_cond_wait(&e->cv, &e->mu);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Append an encoded block's rows to the tuplestore (backend thread). */
+static void
+emit_block(ReturnSetInfo *rsinfo, const Block *b, int latent)
+{
+	for (int r = 0; r < b->rows; r++)
 	{
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		values[0] = Int64GetDatum(ids[r]);
-		values[1] = PointerGetDatum(ae_floats_to_array(codes + (size_t) r * k, k,
-													   FLOAT4OID));
+		values[0] = Int64GetDatum(b->ids[r]);
+		values[1] = PointerGetDatum(ae_floats_to_array(b->codes + (size_t) r * latent,
+													   latent, FLOAT4OID));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		pfree(DatumGetPointer(values[1]));
+	}
+}
+
+/* The id column's value as int64. */
+static int64
+id_value(Datum d, Oid type)
+{
+	if (type == INT8OID)
+		return DatumGetInt64(d);
+	if (type == INT4OID)
+		return DatumGetInt32(d);
+	if (type == INT2OID)
+		return DatumGetInt16(d);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("the id column of the source must be smallint, integer or bigint")));
+	return 0;					/* keep the compiler quiet */
+}
+
+/* Allocate a block's buffers in cxt. */
+static void
+block_init(Block *b, const ae_model *m, MemoryContext cxt)
+{
+	b->rows = 0;
+	b->ids = MemoryContextAlloc(cxt, sizeof(int64) * BATCH_ROWS);
+	b->x = MemoryContextAllocHuge(cxt, sizeof(float) * BATCH_ROWS * m->arch.n_input);
+	b->codes = MemoryContextAllocHuge(cxt, sizeof(float) * BATCH_ROWS * m->arch.latent);
+}
+
+/*
+ * Read the source's rows into blocks; each full block goes to the encoder
+ * thread while the next is read, and is emitted once encoded.
+ */
+static void
+run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
+			 Block *blocks, Encoder *enc, MemoryContext tmp)
+{
+	int			d = m->arch.n_input;
+	Block	   *cur = &blocks[0];
+	Block	   *inflight = NULL;
+
+	for (;;)
+	{
+		TupleDesc	desc;
+		Oid			idtype;
+		MemoryContext old;
+
+		SPI_cursor_fetch(portal, true, BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		desc = SPI_tuptable->tupdesc;
+		if (desc->natts < 2 || !ae_is_float_array_type(SPI_gettypeid(desc, 2)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("source must return an id and a real[] or double precision[] column")));
+		idtype = SPI_gettypeid(desc, 1);
+		old = MemoryContextSwitchTo(tmp);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		idnull,
+						xnull;
+			Datum		idd = SPI_getbinval(SPI_tuptable->vals[i], desc, 1, &idnull);
+			Datum		xd = SPI_getbinval(SPI_tuptable->vals[i], desc, 2, &xnull);
+
+			if (idnull || xnull)
+				continue;		/* like the STRICT per-row functions */
+			cur->ids[cur->rows] = id_value(idd, idtype);
+			ae_array_to_floats(DatumGetArrayTypeP(xd), cur->x + (size_t) cur->rows * d,
+							   d, "input");
+			if (++cur->rows < BATCH_ROWS)
+				continue;
+
+			/* a full block: collect the one in flight, send this one */
+			MemoryContextSwitchTo(old);
+			if (inflight)
+			{
+				encoder_wait(enc, inflight);
+				emit_block(rsinfo, inflight, m->arch.latent);
+				inflight->rows = 0;
+			}
+			else if (!enc->started)
+				encoder_start(enc);
+			encoder_submit(enc, cur);
+			inflight = cur;
+			cur = cur == &blocks[0] ? &blocks[1] : &blocks[0];
+			MemoryContextReset(tmp);
+			old = MemoryContextSwitchTo(tmp);
+			CHECK_FOR_INTERRUPTS();
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tmp);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	if (inflight)
+	{
+		encoder_wait(enc, inflight);
+		emit_block(rsinfo, inflight, m->arch.latent);
+	}
+	if (cur->rows > 0)
+	{
+		/* the last partial block: the thread is idle, encode it here */
+		ae_encode(m, cur->x, cur->rows, cur->codes, enc->work);
+		emit_block(rsinfo, cur, m->arch.latent);
 	}
 }
 
@@ -54,16 +279,11 @@ ae_encode_query(PG_FUNCTION_ARGS)
 	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	AeCachedModel *entry;
 	MemoryContext cxt,
-				tmp,
-				old;
+				tmp;
 	ae_model	model;
 	ae_allocator alloc;
-	float	   *block,
-			   *codes,
-			   *work;
-	int64	   *ids;
-	int			d,
-				filled = 0;
+	Block		blocks[2];
+	Encoder		enc;
 	Portal		portal;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -75,11 +295,12 @@ ae_encode_query(PG_FUNCTION_ARGS)
 	ae_pg_allocator(&alloc, cxt);
 	if (ae_model_copy(&model, &entry->s.model, &alloc) != AE_OK)
 		elog(ERROR, "could not copy the model");
-	d = model.arch.n_input;
-	block = MemoryContextAllocHuge(cxt, sizeof(float) * BATCH_ROWS * d);
-	codes = MemoryContextAllocHuge(cxt, sizeof(float) * BATCH_ROWS * model.arch.latent);
-	work = MemoryContextAllocHuge(cxt, sizeof(float) * ae_infer_floats(&model, BATCH_ROWS));
-	ids = MemoryContextAlloc(cxt, sizeof(int64) * BATCH_ROWS);
+	block_init(&blocks[0], &model, cxt);
+	block_init(&blocks[1], &model, cxt);
+	memset(&enc, 0, sizeof(enc));
+	enc.model = &model;
+	enc.work = MemoryContextAllocHuge(cxt, sizeof(float) *
+									  ae_infer_floats(&model, BATCH_ROWS));
 	tmp = AllocSetContextCreate(cxt, "autoencoder encode_query rows",
 								ALLOCSET_DEFAULT_SIZES);
 
@@ -87,57 +308,15 @@ ae_encode_query(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	portal = ae_source_cursor(source, true,
 							  "Pass a SELECT of an id and a real[] or double precision[] column.");
-	for (;;)
+	PG_TRY();
 	{
-		TupleDesc	desc;
-
-		SPI_cursor_fetch(portal, true, BATCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		desc = SPI_tuptable->tupdesc;
-		if (desc->natts < 2 || !ae_is_float_array_type(SPI_gettypeid(desc, 2)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("source must return an id and a real[] or double precision[] column")));
-		old = MemoryContextSwitchTo(tmp);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		idnull,
-						xnull;
-			Datum		idd = SPI_getbinval(SPI_tuptable->vals[i], desc, 1, &idnull);
-			Datum		xd = SPI_getbinval(SPI_tuptable->vals[i], desc, 2, &xnull);
-			Oid			idtype = SPI_gettypeid(desc, 1);
-
-			if (idnull || xnull)
-				continue;		/* like the STRICT per-row functions */
-			if (idtype == INT8OID)
-				ids[filled] = DatumGetInt64(idd);
-			else if (idtype == INT4OID)
-				ids[filled] = DatumGetInt32(idd);
-			else if (idtype == INT2OID)
-				ids[filled] = DatumGetInt16(idd);
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("the id column of the source must be smallint, integer or bigint")));
-			ae_array_to_floats(DatumGetArrayTypeP(xd), block + (size_t) filled * d,
-							   d, "input");
-			if (++filled == BATCH_ROWS)
-			{
-				MemoryContextSwitchTo(old);
-				flush_block(rsinfo, &model, block, ids, filled, codes, work);
-				filled = 0;
-				MemoryContextReset(tmp);
-				old = MemoryContextSwitchTo(tmp);
-				CHECK_FOR_INTERRUPTS();
-			}
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(tmp);
-		SPI_freetuptable(SPI_tuptable);
+		run_pipeline(rsinfo, portal, &model, blocks, &enc, tmp);
 	}
-	if (filled > 0)
-		flush_block(rsinfo, &model, block, ids, filled, codes, work);
+	PG_FINALLY();
+	{
+		encoder_stop(&enc);
+	}
+	PG_END_TRY();
 	SPI_cursor_close(portal);
 	SPI_finish();
 	MemoryContextDelete(cxt);

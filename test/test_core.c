@@ -1713,9 +1713,35 @@ test_format(void)
 		CHECK(ok && reached, "format: parse under allocation failure gives AE_ENOMEM, no leak");
 	}
 
+	/* normalize 'none' with a scaling other than the identity is rejected */
+	{
+		ae_arch		an = tu_arch(3, 2, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_NONE);
+		ae_model	mn;
+
+		if (CHECK(ae_model_create(&mn, &an, 0, &al) == AE_OK,
+				  "format: create a normalize-none model"))
+		{
+			size_t		sz = ae_model_serialized_size(&mn);
+			unsigned char *bn = tu_xmalloc(sz);
+
+			ae_model_serialize(&mn, bn);
+			st = ae_model_parse(bn, sz, &m2, &al, err, sizeof(err));
+			CHECK(st == AE_OK, "format: normalize none with the identity scaling parses");
+			if (st == AE_OK)
+				ae_model_destroy(&m2);
+			mn.scale[1] = 2.0f;
+			ae_model_serialize(&mn, bn);
+			st = ae_model_parse(bn, sz, &m2, &al, err, sizeof(err));
+			CHECK(st == AE_EFORMAT && strstr(err, "scaling") != NULL,
+				  "format: normalize none with scale 2 rejected (%s)", err);
+			free(bn);
+			ae_model_destroy(&mn);
+		}
+	}
+
 	/* a model without meta, latent == n_input */
 	{
-		ae_arch		a2 = tu_arch(3, 3, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_NONE);
+		ae_arch		a2 = tu_arch(3, 3, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_MINMAX);
 		ae_model	mm;
 
 		st = ae_model_create(&mm, &a2, 0, &al);
