@@ -3,7 +3,8 @@
  * test_util.h
  *	  Tiny shared harness for the core's unit tests: checks that print one
  *	  line each, a final "N passed, M failed" summary, a counting malloc
- *	  allocator with optional fault injection, and numeric helpers.
+ *	  allocator with optional fault injection, numeric helpers, and the
+ *	  model and moments helpers that more than one test program uses.
  *
  * Everything is static inline so each test program gets its own copy and
  * unused helpers do not trigger -Wunused-function.
@@ -31,6 +32,7 @@ typedef struct tu_state
 	int			failed;
 } tu_state;
 
+/* This program's counts (each program has its own copy). */
 static tu_state tu_counts;
 
 /* Record one check; prints "ok   - ..." or "FAIL - ..." on its own line. */
@@ -81,6 +83,7 @@ typedef struct tu_alloc_ctx
 	size_t		cap;			/* refuse requests above this (0: 256 MiB) */
 } tu_alloc_ctx;
 
+/* ae_allocator.alloc: counts blocks, notes the largest request, fails on cue. */
 static inline void *
 tu_alloc_fn(void *ctx, size_t size)
 {
@@ -108,6 +111,7 @@ tu_alloc_fn(void *ctx, size_t size)
 	return p;
 }
 
+/* ae_allocator.release: frees ptr and counts the live blocks down. */
 static inline void
 tu_release_fn(void *ctx, void *ptr)
 {
@@ -147,6 +151,7 @@ tu_xmalloc(size_t n)
 	return p;
 }
 
+/* Plain zeroed calloc for the tests' own buffers; aborts on failure. */
 static inline void *
 tu_xcalloc(size_t n, size_t size)
 {
@@ -185,6 +190,7 @@ tu_reldiff(double a, double b, double floor_)
 	return fabs(a - b) / m;
 }
 
+/* Largest |x[i]| of a double array; 0 when empty. */
 static inline double
 tu_max_abs_d(const double *x, size_t n)
 {
@@ -196,6 +202,7 @@ tu_max_abs_d(const double *x, size_t n)
 	return m;
 }
 
+/* Largest |x[i]| of a float array; 0 when empty. */
 static inline double
 tu_max_abs_f(const float *x, size_t n)
 {
@@ -205,6 +212,44 @@ tu_max_abs_f(const float *x, size_t n)
 		if (fabs((double) x[i]) > m)
 			m = fabs((double) x[i]);
 	return m;
+}
+
+/* Normwise relative difference max|a-b| / max(max|b|, floor). */
+static inline double
+tu_normwise_f_d(const float *a, const double *b, size_t n, double floor_)
+{
+	double		md = 0.0,
+				mb = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		double		d = fabs((double) a[i] - b[i]);
+
+		if (isnan(d))
+			return INFINITY;
+		md = fmax(md, d);
+		mb = fmax(mb, fabs(b[i]));
+	}
+	return md / fmax(mb, floor_);
+}
+
+/* Normwise relative difference of two float arrays, as tu_normwise_f_d. */
+static inline double
+tu_normwise_f_f(const float *a, const float *b, size_t n, double floor_)
+{
+	double		md = 0.0,
+				mb = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		double		d = fabs((double) a[i] - (double) b[i]);
+
+		if (isnan(d))
+			return INFINITY;
+		md = fmax(md, d);
+		mb = fmax(mb, fabs((double) b[i]));
+	}
+	return md / fmax(mb, floor_);
 }
 
 /* Uniform in [lo, hi) from the core's RNG. */
@@ -235,6 +280,7 @@ tu_act(double z, ae_activation act)
 	}
 }
 
+/* Name of an activation for check messages; "?" when out of range. */
 static inline const char *
 tu_act_name(ae_activation act)
 {
@@ -293,6 +339,7 @@ typedef struct tu_rows
 	int			d;
 } tu_rows;
 
+/* n zeroed rows of d floats. */
 static inline tu_rows
 tu_rows_new(size_t n, int d)
 {
@@ -317,6 +364,7 @@ tu_rows_copy(const tu_rows *src)
 	return r;
 }
 
+/* Release rows made by tu_rows_new or tu_rows_copy. */
 static inline void
 tu_rows_free(tu_rows *r)
 {
@@ -324,6 +372,91 @@ tu_rows_free(tu_rows *r)
 	free(r->rows);
 	r->data = NULL;
 	r->rows = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Models                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* Widest layer of m (input, hidden, code or output). */
+static inline int
+tu_max_dim(const ae_model *m)
+{
+	int			d = 0;
+
+	for (int l = 0; l <= m->n_layers; l++)
+		if (m->dims[l] > d)
+			d = m->dims[l];
+	return d;
+}
+
+/* Fill a model with scaling, weights and meta. */
+static inline void
+tu_fill_model(ae_model *m, ae_rng *r, const char *meta, size_t meta_len)
+{
+	int			n = m->arch.n_input;
+
+	ae_model_init_weights(m, r);
+	for (int l = 0; l < m->n_layers; l++)
+		for (int i = 0; i < m->dims[l + 1]; i++)
+			m->b[l][i] = (float) (0.1 * ae_rng_normal(r));
+	for (int j = 0; j < n; j++)
+	{
+		m->shift[j] = (float) tu_unif(r, -3.0, 3.0);
+		m->scale[j] = (float) tu_unif(r, 0.5, 4.0);
+		m->lo[j] = m->shift[j] - (float) tu_unif(r, 0.0, 10.0);
+		m->hi[j] = m->shift[j] + (float) tu_unif(r, 0.0, 10.0);
+	}
+	if (meta_len)
+		memcpy(m->meta, meta, meta_len);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Exact moments                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* Moments with their own storage. */
+typedef struct tu_mom_buf
+{
+	ae_moments	m;
+	double	   *storage;
+} tu_mom_buf;
+
+/* Moments of dimension d (full co-moments if full) on garbage storage. */
+static inline tu_mom_buf
+tu_mom_new(int d, int full)
+{
+	tu_mom_buf	b;
+
+	b.storage = tu_xmalloc(sizeof(double) * ae_moments_doubles(d, full));
+	/* garbage first: init must clear everything it uses */
+	memset(b.storage, 0x5a, sizeof(double) * ae_moments_doubles(d, full));
+	ae_moments_init(&b.m, d, full, b.storage);
+	return b;
+}
+
+/* Release the storage of tu_mom_new. */
+static inline void
+tu_mom_free(tu_mom_buf *b)
+{
+	free(b->storage);
+	b->storage = NULL;
+}
+
+/* Fold rows [from, to) of the (n, d) block data into m in blocks of B. */
+static inline void
+tu_mom_feed(ae_moments *m, const float *data, size_t from, size_t to, int B)
+{
+	int			d = m->d;
+	double	   *work = tu_xmalloc(sizeof(double) * ((size_t) B * d + 5 * (size_t) d));
+
+	for (size_t r = from; r < to; r += (size_t) B)
+	{
+		int			b = (int) ((to - r) < (size_t) B ? (to - r) : (size_t) B);
+
+		ae_moments_add(m, data + r * (size_t) d, b, work);
+	}
+	free(work);
 }
 
 #endif							/* TEST_UTIL_H */

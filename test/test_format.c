@@ -1,0 +1,479 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_format.c
+ *	  Unit tests of the model format of the autoencoder core (src/ae_format.c):
+ *	  round trip, copy, and rejection of corrupt bytes.
+ *
+ * Sections:
+ *	 1. helpers: model comparison, checksum forgery, expected rejection
+ *	 2. round trip, truncation, byte flips, trailing bytes, forged headers,
+ *	    allocation failure
+ *
+ * Prints one line per check and "N passed, M failed" at the end; exits
+ * non-zero if anything failed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "test_util.h"
+
+#include <stdint.h>
+
+/* ====================================================================== */
+/* 1. Helpers                                                              */
+/* ====================================================================== */
+
+static const char fmt_meta[] = "{\"name\":\"t\",\"x\":[1,2,3]}\0tail\xff";
+
+/*
+ * 1 if a and b agree in every field, bit for bit; else 0 and the first
+ * difference in why.
+ */
+static int
+models_equal(const ae_model *a, const ae_model *b, char *why, size_t whylen)
+{
+	int			n = a->arch.n_input;
+
+#define DIFF(cond, msg) do { if (cond) { snprintf(why, whylen, "%s", msg); return 0; } } while (0)
+	DIFF(a->arch.n_input != b->arch.n_input, "n_input");
+	DIFF(a->arch.latent != b->arch.latent, "latent");
+	DIFF(a->arch.n_hidden != b->arch.n_hidden, "n_hidden");
+	for (int i = 0; i < a->arch.n_hidden; i++)
+		DIFF(a->arch.hidden[i] != b->arch.hidden[i], "hidden[]");
+	DIFF(a->arch.activation != b->arch.activation, "activation");
+	DIFF(a->arch.output_activation != b->arch.output_activation, "output_activation");
+	DIFF(a->arch.normalize != b->arch.normalize, "normalize");
+	DIFF(a->n_layers != b->n_layers, "n_layers");
+	for (int l = 0; l <= a->n_layers; l++)
+		DIFF(a->dims[l] != b->dims[l], "dims[]");
+	DIFF(a->n_params != b->n_params, "n_params");
+	for (int l = 0; l < a->n_layers; l++)
+	{
+		DIFF(a->W[l] - a->params != b->W[l] - b->params, "W[] offsets");
+		DIFF(a->b[l] - a->params != b->b[l] - b->params, "b[] offsets");
+	}
+	DIFF(memcmp(a->params, b->params, a->n_params * sizeof(float)) != 0, "params bits");
+	DIFF(memcmp(a->shift, b->shift, n * sizeof(float)) != 0, "shift bits");
+	DIFF(memcmp(a->scale, b->scale, n * sizeof(float)) != 0, "scale bits");
+	DIFF(memcmp(a->lo, b->lo, n * sizeof(float)) != 0, "lo bits");
+	DIFF(memcmp(a->hi, b->hi, n * sizeof(float)) != 0, "hi bits");
+	DIFF(a->meta_len != b->meta_len, "meta_len");
+	DIFF(a->meta_len && memcmp(a->meta, b->meta, a->meta_len) != 0, "meta bytes");
+#undef DIFF
+	snprintf(why, whylen, "equal");
+	return 1;
+}
+
+/*
+ * FNV-1a 64 over everything but the trailing 8 checksum bytes, stored
+ * little-endian: the checksum documented in ae_format.c.  Used only to
+ * forge otherwise-valid bytes so the parser's later checks are reached.
+ */
+static void
+rechecksum(unsigned char *buf, size_t len)
+{
+	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i + 8 < len; i++)
+	{
+		h ^= buf[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	for (int i = 0; i < 8; i++)
+		buf[len - 8 + i] = (unsigned char) (h >> (8 * i));
+}
+
+static size_t reject_max_request;	/* largest allocation while rejecting */
+
+/* Parse and expect rejection; returns 1 if rejected cleanly. */
+static int
+expect_reject(const unsigned char *buf, size_t len, int *msg_ok, int *leak_ok)
+{
+	tu_alloc_ctx ctx;
+	ae_allocator al = tu_allocator(&ctx, -1);
+	ae_model	m;
+	char		err[256];
+	ae_status	st;
+
+	memset(err, 0, sizeof(err));
+	st = ae_model_parse(buf, len, &m, &al, err, sizeof(err));
+	if (ctx.max_request > reject_max_request)
+		reject_max_request = ctx.max_request;
+	if (st == AE_OK)
+	{
+		ae_model_destroy(&m);
+		return 0;
+	}
+	if (err[0] == '\0')
+		*msg_ok = 0;
+	if (ctx.live != 0)
+		*leak_ok = 0;
+	return st == AE_EFORMAT;
+}
+
+/* ====================================================================== */
+/* 2. Model format                                                         */
+/* ====================================================================== */
+
+/*
+ * Model format: round trip, copy, every truncation and byte flip, forged
+ * headers behind a valid checksum, allocation failure.
+ */
+static void
+test_format(void)
+{
+	static const int hidden[] = {4, 3};
+	tu_alloc_ctx ctx;
+	ae_allocator al = tu_allocator(&ctx, -1);
+	ae_arch		arch = tu_arch(5, 2, 2, hidden, AE_ACT_ELU, AE_ACT_SIGMOID, AE_NORM_MINMAX);
+	ae_model	m,
+				m2,
+				m3;
+	ae_rng		r;
+	size_t		meta_len = sizeof(fmt_meta) - 1,
+				size;
+	unsigned char *buf,
+			   *buf2,
+			   *tmp;
+	char		err[256],
+				why[64];
+	ae_status	st;
+	int			msg_ok,
+				leak_ok,
+				bad,
+				first_bad;
+
+	st = ae_model_create(&m, &arch, meta_len, &al);
+	if (!CHECK(st == AE_OK && m.meta_len == meta_len && m.meta != NULL,
+			   "format: create with %zu meta bytes", meta_len))
+		return;
+	ae_rng_seed(&r, 31337);
+	tu_fill_model(&m, &r, fmt_meta, meta_len);
+
+	size = ae_model_serialized_size(&m);
+	CHECK(size > 8 + m.n_params * sizeof(float) + meta_len,
+		  "format: serialized size %zu covers params and meta", size);
+	buf = tu_xmalloc(size + 1);
+	buf[size] = 0xA5;
+	ae_model_serialize(&m, buf);
+	CHECK(buf[size] == 0xA5, "format: serialize writes no more than serialized_size bytes");
+	CHECK(memcmp(buf, AE_FORMAT_MAGIC, 8) == 0, "format: starts with the magic AENCODER");
+
+	memset(err, 0, sizeof(err));
+	st = ae_model_parse(buf, size, &m2, &al, err, sizeof(err));
+	if (CHECK(st == AE_OK, "format: parse of serialized bytes succeeds (%d: %s)", (int) st, err))
+	{
+		CHECK(models_equal(&m, &m2, why, sizeof(why)), "format: round trip preserves every field (%s)", why);
+		buf2 = tu_xmalloc(size);
+		CHECK(ae_model_serialized_size(&m2) == size, "format: reparsed model has the same size");
+		ae_model_serialize(&m2, buf2);
+		CHECK(memcmp(buf, buf2, size) == 0, "format: reserializing gives identical bytes");
+		free(buf2);
+		/* the parsed model is independent of the input buffer */
+		tmp = tu_xmalloc(size);
+		memcpy(tmp, buf, size);
+		st = ae_model_parse(tmp, size, &m3, &al, err, sizeof(err));
+		memset(tmp, 0, size);
+		free(tmp);
+		CHECK(st == AE_OK && models_equal(&m, &m3, why, sizeof(why)),
+			  "format: parsed model does not point into the input buffer (%s)", why);
+		if (st == AE_OK)
+			ae_model_destroy(&m3);
+		ae_model_destroy(&m2);
+	}
+
+	/* copy */
+	st = ae_model_copy(&m2, &m, &al);
+	if (CHECK(st == AE_OK, "copy: returns AE_OK"))
+	{
+		CHECK(models_equal(&m, &m2, why, sizeof(why)), "copy: equal to the source (%s)", why);
+		CHECK(m2.params != m.params && m2.meta != m.meta && m2.block != m.block,
+			  "copy: owns its memory");
+		m2.params[0] += 1.0f;
+		CHECK(m.params[0] != m2.params[0], "copy: independent of the source");
+		ae_model_destroy(&m2);
+	}
+
+	/* every truncation */
+	msg_ok = leak_ok = 1;
+	bad = 0;
+	first_bad = -1;
+	for (size_t len = 0; len < size; len++)
+	{
+		tmp = tu_xmalloc(len ? len : 1);
+		memcpy(tmp, buf, len);
+		if (!expect_reject(tmp, len, &msg_ok, &leak_ok))
+		{
+			if (first_bad < 0)
+				first_bad = (int) len;
+			bad++;
+		}
+		free(tmp);
+	}
+	CHECK(bad == 0, "format: all %zu truncations rejected with AE_EFORMAT (%d not, first at %d)",
+		  size, bad, first_bad);
+	CHECK(msg_ok, "format: truncations give a non-empty error message");
+	CHECK(leak_ok, "format: rejected truncations leak nothing");
+
+	/* every single-byte flip */
+	msg_ok = leak_ok = 1;
+	bad = 0;
+	first_bad = -1;
+	tmp = tu_xmalloc(size);
+	for (size_t i = 0; i < size; i++)
+	{
+		static const unsigned char masks[] = {0x01, 0x80, 0xFF};
+
+		for (int k = 0; k < 3; k++)
+		{
+			memcpy(tmp, buf, size);
+			tmp[i] ^= masks[k];
+			if (!expect_reject(tmp, size, &msg_ok, &leak_ok))
+			{
+				if (first_bad < 0)
+					first_bad = (int) i;
+				bad++;
+			}
+		}
+	}
+	free(tmp);
+	CHECK(bad == 0, "format: all %zu single-byte flips (x3 masks) rejected (%d not, first at byte %d)",
+		  size, bad, first_bad);
+	CHECK(msg_ok && leak_ok, "format: flips give messages and leak nothing");
+	CHECK(reject_max_request <= size,
+		  "format: rejecting corrupt bytes never allocates more than the buffer size "
+		  "(largest request %zu for a %zu-byte model)", reject_max_request, size);
+
+	/* trailing byte */
+	msg_ok = leak_ok = 1;
+	tmp = tu_xmalloc(size + 1);
+	memcpy(tmp, buf, size);
+	tmp[size] = 0;
+	CHECK(expect_reject(tmp, size + 1, &msg_ok, &leak_ok) && msg_ok && leak_ok,
+		  "format: a trailing byte is rejected");
+	free(tmp);
+
+	/* a short buffer whose header claims a model of about 1 GiB */
+	{
+		unsigned char hdr[28 + 4 + 16 + 64];
+		uint64_t	np = 0;
+		int			dd[5] = {65535, 2047, 1, 2047, 65535};
+		tu_alloc_ctx c2;
+		ae_allocator a2 = tu_allocator(&c2, -1);
+
+		for (int l = 0; l < 4; l++)
+			np += (uint64_t) dd[l + 1] * (dd[l] + 1);
+		memset(hdr, 0, sizeof(hdr));
+		memcpy(hdr, AE_FORMAT_MAGIC, 8);
+		hdr[8] = AE_FORMAT_VERSION;
+		hdr[16] = 0xFF;
+		hdr[17] = 0xFF;			/* n_input 65535 */
+		hdr[20] = 1;			/* latent 1 */
+		hdr[24] = 1;			/* one hidden layer */
+		hdr[28] = 2047 & 0xFF;
+		hdr[29] = 2047 >> 8;	/* of 2047 units */
+		/* enum bytes 0 (linear, linear, none, reserved) at 32..35 */
+		for (int i = 0; i < 8; i++)
+			hdr[36 + i] = (unsigned char) (np >> (8 * i));
+		memset(err, 0, sizeof(err));
+		st = ae_model_parse(hdr, sizeof(hdr), &m2, &a2, err, sizeof(err));
+		CHECK(st == AE_EFORMAT && c2.live == 0,
+			  "format: %zu bytes claiming %llu parameters rejected as AE_EFORMAT (%d: %s)",
+			  sizeof(hdr), (unsigned long long) np, (int) st, err);
+		CHECK(c2.max_request <= sizeof(hdr),
+			  "format: ... without first allocating the claimed size (largest request %zu bytes)",
+			  c2.max_request);
+		if (st == AE_OK)
+			ae_model_destroy(&m2);
+	}
+
+	/* wrong magic */
+	tmp = tu_xmalloc(size);
+	memcpy(tmp, buf, size);
+	memcpy(tmp, "AENCODEX", 8);
+	msg_ok = leak_ok = 1;
+	CHECK(expect_reject(tmp, size, &msg_ok, &leak_ok) && msg_ok && leak_ok,
+		  "format: wrong magic rejected");
+
+	/* unsupported version: the field following the magic */
+	memcpy(tmp, buf, size);
+	{
+		int			is_u32 = tmp[8] == AE_FORMAT_VERSION && tmp[9] == 0 && tmp[10] == 0 && tmp[11] == 0;
+		int			is_u16 = tmp[8] == AE_FORMAT_VERSION && tmp[9] == 0;
+
+		CHECK(is_u32 || is_u16, "format: version %d follows the magic (bytes %02x %02x %02x %02x)",
+			  AE_FORMAT_VERSION, tmp[8], tmp[9], tmp[10], tmp[11]);
+		tmp[8] = AE_FORMAT_VERSION + 1;
+		msg_ok = leak_ok = 1;
+		CHECK(expect_reject(tmp, size, &msg_ok, &leak_ok) && msg_ok && leak_ok,
+			  "format: unsupported version %d rejected", AE_FORMAT_VERSION + 1);
+		rechecksum(tmp, size);
+		msg_ok = leak_ok = 1;
+		CHECK(expect_reject(tmp, size, &msg_ok, &leak_ok) && msg_ok && leak_ok,
+			  "format: unsupported version rejected even with a matching checksum");
+	}
+	/* the checksum forgery works: the unmodified bytes re-checksummed parse */
+	memcpy(tmp, buf, size);
+	rechecksum(tmp, size);
+	{
+		tu_alloc_ctx c2;
+		ae_allocator a2 = tu_allocator(&c2, -1);
+
+		st = ae_model_parse(tmp, size, &m2, &a2, err, sizeof(err));
+		CHECK(st == AE_OK && memcmp(tmp, buf, size) == 0,
+			  "format: checksum is FNV-1a 64 of the preceding bytes (%d)", (int) st);
+		if (st == AE_OK)
+			ae_model_destroy(&m2);
+	}
+	/* semantic checks behind a valid checksum */
+	{
+		size_t		hdr = 28 + 4 * 2 + 16;	/* two hidden layers */
+		size_t		scale0 = hdr + 4 * 5;	/* scale[0] */
+		size_t		w0 = hdr + 16 * 5;		/* params[0] */
+		static const unsigned char nan_bits[4] = {0x00, 0x00, 0xC0, 0x7F};
+		static const unsigned char inf_bits[4] = {0x00, 0x00, 0x80, 0x7F};
+		static const unsigned char zero_bits[4] = {0, 0, 0, 0};
+		static const unsigned char neg_bits[4] = {0x00, 0x00, 0x80, 0xBF};
+		struct
+		{
+			const char *what;
+			size_t		off;
+			const unsigned char *bytes;
+			size_t		n;
+		}			forged[] = {
+			{"NaN weight", w0, nan_bits, 4},
+			{"infinite weight", w0 + 8, inf_bits, 4},
+			{"zero scale", scale0, zero_bits, 4},
+			{"negative scale", scale0 + 4, neg_bits, 4},
+			{"NaN shift", hdr, nan_bits, 4},
+			{"unknown activation", 28 + 8, (const unsigned char *) "\x09", 1},
+			{"relu output activation", 28 + 9, (const unsigned char *) "\x01", 1},
+			{"unknown normalize", 28 + 10, (const unsigned char *) "\x07", 1},
+			{"reserved byte", 28 + 11, (const unsigned char *) "\x01", 1},
+			{"flags", 12, (const unsigned char *) "\x01", 1},
+			{"latent > n_input", 20, (const unsigned char *) "\x06", 1},
+			{"latent 0", 20, zero_bits, 4},
+		};
+		int			all = 1;
+
+		for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++)
+		{
+			memcpy(tmp, buf, size);
+			memcpy(tmp + forged[i].off, forged[i].bytes, forged[i].n);
+			rechecksum(tmp, size);
+			msg_ok = leak_ok = 1;
+			if (!expect_reject(tmp, size, &msg_ok, &leak_ok) || !msg_ok || !leak_ok)
+			{
+				all = 0;
+				printf("#   accepted with a valid checksum: %s\n", forged[i].what);
+			}
+		}
+		CHECK(all, "format: invalid values behind a valid checksum rejected (NaN/inf floats, bad scale, enums, flags)");
+	}
+	free(tmp);
+
+	/* NULL error buffer and a tiny one */
+	{
+		tu_alloc_ctx c2;
+		ae_allocator a2 = tu_allocator(&c2, -1);
+		char		small[4];
+
+		st = ae_model_parse(buf, size / 2, &m2, &a2, NULL, 0);
+		CHECK(st == AE_EFORMAT && c2.live == 0, "format: parse with a NULL error buffer rejects cleanly");
+		memset(small, 'X', sizeof(small));
+		st = ae_model_parse(buf, size / 2, &m2, &a2, small, sizeof(small));
+		CHECK(st == AE_EFORMAT && memchr(small, '\0', sizeof(small)) != NULL,
+			  "format: error message truncated and NUL-terminated in a 4-byte buffer");
+	}
+
+	/* allocation failure while parsing: ENOMEM and no leak */
+	{
+		int			ok = 1,
+					reached = 0;
+
+		for (long k = 0; k < 20 && !reached; k++)
+		{
+			tu_alloc_ctx c2;
+			ae_allocator a2 = tu_allocator(&c2, k);
+
+			st = ae_model_parse(buf, size, &m2, &a2, err, sizeof(err));
+			if (st == AE_OK)
+			{
+				reached = 1;
+				ae_model_destroy(&m2);
+			}
+			else if (st != AE_ENOMEM)
+				ok = 0;
+			if (c2.live != 0)
+				ok = 0;
+		}
+		CHECK(ok && reached, "format: parse under allocation failure gives AE_ENOMEM, no leak");
+	}
+
+	/* normalize 'none' with a scaling other than the identity is rejected */
+	{
+		ae_arch		an = tu_arch(3, 2, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_NONE);
+		ae_model	mn;
+
+		if (CHECK(ae_model_create(&mn, &an, 0, &al) == AE_OK,
+				  "format: create a normalize-none model"))
+		{
+			size_t		sz = ae_model_serialized_size(&mn);
+			unsigned char *bn = tu_xmalloc(sz);
+
+			ae_model_serialize(&mn, bn);
+			st = ae_model_parse(bn, sz, &m2, &al, err, sizeof(err));
+			CHECK(st == AE_OK, "format: normalize none with the identity scaling parses");
+			if (st == AE_OK)
+				ae_model_destroy(&m2);
+			mn.scale[1] = 2.0f;
+			ae_model_serialize(&mn, bn);
+			st = ae_model_parse(bn, sz, &m2, &al, err, sizeof(err));
+			CHECK(st == AE_EFORMAT && strstr(err, "scaling") != NULL,
+				  "format: normalize none with scale 2 rejected (%s)", err);
+			free(bn);
+			ae_model_destroy(&mn);
+		}
+	}
+
+	/* a model without meta, latent == n_input */
+	{
+		ae_arch		a2 = tu_arch(3, 3, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_MINMAX);
+		ae_model	mm;
+
+		st = ae_model_create(&mm, &a2, 0, &al);
+		if (CHECK(st == AE_OK, "format: create 3-(4)-3 model without meta"))
+		{
+			size_t		sz;
+			unsigned char *b2;
+
+			tu_fill_model(&mm, &r, NULL, 0);
+			sz = ae_model_serialized_size(&mm);
+			b2 = tu_xmalloc(sz);
+			ae_model_serialize(&mm, b2);
+			st = ae_model_parse(b2, sz, &m2, &al, err, sizeof(err));
+			CHECK(st == AE_OK && models_equal(&mm, &m2, why, sizeof(why)),
+				  "format: round trip without meta (%s)", st == AE_OK ? why : err);
+			if (st == AE_OK)
+				ae_model_destroy(&m2);
+			free(b2);
+			ae_model_destroy(&mm);
+		}
+	}
+
+	ae_model_destroy(&m);
+	free(buf);
+	CHECK(ctx.live == 0, "format: no leaks (live %ld)", ctx.live);
+}
+
+/* ====================================================================== */
+
+/* Run this program's checks; exit status 1 if any failed. */
+int
+main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	test_format();
+
+	return tu_finish();
+}
