@@ -193,6 +193,7 @@ SELECT err($$SELECT autoencoder.fit(x, '{"solver": "exact", "activation": "relu"
 SELECT err($$SELECT autoencoder.fit(x, '{"activation": "linear", "hidden_units": [4]}') FROM pts$$);
 SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": 2}') FROM (VALUES ('{1,2,3}'::real[]), ('{1,2}'::real[])) v(x)$$);
 SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": 1}') FROM (VALUES ('{1,NaN}'::real[])) v(x)$$);
+SELECT err($$SELECT autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear"}') FROM (SELECT array_fill(1::real, ARRAY[8193]) x) s$$);
 SELECT err($$SELECT 'abc'::autoencoder.model$$);
 SELECT err($$SELECT 'zz'::autoencoder.model$$);
 SELECT err($$SELECT '00'::autoencoder.model$$);

@@ -267,12 +267,6 @@ ae_build_model(const AeBuildRequest *req, AeBuildResult *out)
 		double		t0 = seconds_now(),
 					residual = 0.0;
 
-		if (d > AE_MAX_PCA_DIM)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("the exact solver handles at most %d dimensions, not %d",
-							AE_MAX_PCA_DIM, d),
-					 errhint("Use solver => 'sgd' for wider inputs.")));
 		if (mom == NULL)
 		{
 			ae_moments_init(&own, d, 1,

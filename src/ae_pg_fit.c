@@ -163,14 +163,15 @@ static FitState *
 state_resize(const FitState *s, int32 cap)
 {
 	Size		size = state_size(s, cap);
-	FitState   *n = palloc_extended(size, MCXT_ALLOC_HUGE);
 	Size		keep = Min((Size) VARSIZE(s), size);
+	FitState   *n;
 
 	if (size > MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("autoencoder.fit state would exceed 1 GB"),
 				 errhint("Lower the option max_rows.")));
+	n = palloc_extended(size, MCXT_ALLOC_HUGE);
 	memcpy(n, s, keep);
 	SET_VARSIZE(n, size);
 	n->cap = cap;

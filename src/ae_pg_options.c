@@ -402,6 +402,12 @@ ae_options_check_dims(AeOptions *o, int n_input)
 						o->arch.latent, n_input),
 				 errhint("An autoencoder compresses: choose a latent_dim of at most %d.",
 						 n_input)));
+	if (o->solver == AE_SOLVER_EXACT && n_input > AE_MAX_PCA_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the exact solver handles at most %d dimensions, not %d",
+						AE_MAX_PCA_DIM, n_input),
+				 errhint("Use solver => 'sgd' for wider inputs.")));
 	o->arch.n_input = n_input;
 	if (ae_arch_check(&o->arch, why, sizeof(why)) != AE_OK)
 		ereport(ERROR,
