@@ -11,7 +11,8 @@
  *     deterministic training figures in the model's metadata;
  *   - the configuration and full metrics (with the loss curve) as JSON;
  *   - the anomaly threshold: that quantile of the per-row reconstruction
- *     error (input units) over the validation rows, or all rows without;
+ *     error (input units) over the validation rows, or without them over
+ *     up to THRESHOLD_ROWS evenly spaced training rows;
  *   - optionally the PCA baseline of the same latent size, fitted on (up to
  *     BASELINE_ROWS evenly spaced) training rows, for evaluate();
  *   - optionally the evaluation rows back in raw units, for deploy =>
@@ -32,7 +33,9 @@
 #include "utils/memutils.h"
 
 #define MOMENT_BLOCK	256		/* rows per block folded into moments */
-#define BASELINE_ROWS	20000	/* rows the PCA baseline is fitted on */
+#define BASELINE_ROWS	10000	/* rows the PCA baseline is fitted on */
+#define THRESHOLD_ROWS	10000	/* rows the anomaly threshold is taken on
+								 * without validation rows */
 
 /* Callbacks of the core's training loop. */
 static void
@@ -340,10 +343,14 @@ ae_build_model(const AeBuildRequest *req, AeBuildResult *out)
 		}
 		else
 		{
-			eval_idx = MemoryContextAllocHuge(cxt, sizeof(size_t) * n);
-			for (size_t i = 0; i < n; i++)
-				eval_idx[i] = i;
-			n_eval = n;
+			/* without validation rows: up to THRESHOLD_ROWS evenly spaced */
+			size_t		step = n > THRESHOLD_ROWS ?
+				(n + THRESHOLD_ROWS - 1) / THRESHOLD_ROWS : 1;
+
+			n_eval = (n + step - 1) / step;
+			eval_idx = MemoryContextAllocHuge(cxt, sizeof(size_t) * n_eval);
+			for (size_t i = 0; i < n_eval; i++)
+				eval_idx[i] = i * step;
 		}
 		errs = MemoryContextAllocHuge(cxt, sizeof(double) * n_eval);
 		ae_row_errors(&model, req->rows, eval_idx, n_eval, B, work, errs);

@@ -30,8 +30,23 @@ ae_scaling_fit(ae_model *m, float *const *rows, size_t n, double *work)
 	for (int i = 0; i < d; i++)
 		m->lo[i] = m->hi[i] = rows[0][i];
 
+	/* only 'standard' needs the moments; the others need the range alone */
+	if (m->arch.normalize != AE_NORM_STANDARD)
+		for (size_t r = 0; r < n; r++)
+		{
+			const float *x = rows[r];
+
+			for (int i = 0; i < d; i++)
+			{
+				if (x[i] < m->lo[i])
+					m->lo[i] = x[i];
+				if (x[i] > m->hi[i])
+					m->hi[i] = x[i];
+			}
+		}
+
 	/* Welford's running mean and sum of squared deviations, per feature */
-	for (size_t r = 0; r < n; r++)
+	for (size_t r = 0; r < n && m->arch.normalize == AE_NORM_STANDARD; r++)
 	{
 		const float *x = rows[r];
 		double		inv = 1.0 / (double) (r + 1);

@@ -246,8 +246,9 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 			ae_scaling_fit(m, rows, n_rows, (double *) work);
 		ae_model_init_weights(m, &rng);
 	}
-	for (size_t r = 0; r < n_rows; r++)
-		ae_scaling_apply(m, rows[r]);
+	if (m->arch.normalize != AE_NORM_NONE)	/* 'none' is the identity */
+		for (size_t r = 0; r < n_rows; r++)
+			ae_scaling_apply(m, rows[r]);
 	for (int i = 0; i < d; i++)
 	{
 		nlo[i] = (m->lo[i] - m->shift[i]) / m->scale[i];
