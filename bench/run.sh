@@ -245,23 +245,35 @@ if [[ $has_encode_query == t ]]; then
 else
     encode_sql="CREATE TABLE e2e_codes AS SELECT id, autoencoder.encode('e2e', img) AS code FROM fmnist_all;"
 fi
-train_ours "$ours_best_t" "${SEEDS[0]}" e2e "$E2E_EPOCHS" "SELECT img FROM fmnist_all WHERE id <= $N_TRAIN"
-put e2e_train_ms "$ours_ms"
-put e2e_mse "$ours_mse"
-put e2e_encode_ms "$(psql_time_ms <<SQL
+# each side twice (the machine is shared), the faster total kept
+e2e_best="" pipe_best=""
+for _ in 1 2; do
+    train_ours "$ours_best_t" "${SEEDS[0]}" e2e "$E2E_EPOCHS" "SELECT img FROM fmnist_all WHERE id <= $N_TRAIN"
+    enc_ms=$(psql_time_ms <<SQL
 SET max_parallel_workers_per_gather = 0;
 DROP TABLE IF EXISTS e2e_codes;
 \\timing on
 $encode_sql
 SQL
-)"
-ae_info "in-database: train $(calc "$(get e2e_train_ms)/1000" %.2f) s + encode into a table $(calc "$(get e2e_encode_ms)/1000" %.2f) s"
-line=$("$PY" "$BENCH_DIR/torch_bench.py" pipeline --epochs "$E2E_EPOCHS" --seed "${SEEDS[0]}" \
-    --threads "${torch_best_cfg%%:*}" --blas-threads "${torch_best_cfg#*:}" \
-    --table fmnist_all --out torch_codes)
-ae_info "$line"
-for k in fetch_s train_s encode_copy_s total_s; do
-    put "pipe_$k" "$(sed -E "s/.*$k=([0-9.]+).*/\\1/" <<<"$line")"
+    )
+    ae_info "in-database: train $(calc "$ours_ms/1000" %.2f) s + encode into a table $(calc "$enc_ms/1000" %.2f) s"
+    if [[ -z "$e2e_best" ]] || awk "BEGIN { exit !($ours_ms + $enc_ms < $e2e_best) }"; then
+        e2e_best=$(calc "$ours_ms + $enc_ms" %.3f)
+        put e2e_train_ms "$ours_ms"
+        put e2e_encode_ms "$enc_ms"
+        put e2e_mse "$ours_mse"
+    fi
+    line=$("$PY" "$BENCH_DIR/torch_bench.py" pipeline --epochs "$E2E_EPOCHS" --seed "${SEEDS[0]}" \
+        --threads "${torch_best_cfg%%:*}" --blas-threads "${torch_best_cfg#*:}" \
+        --table fmnist_all --out torch_codes)
+    ae_info "$line"
+    total=$(sed -E 's/.*total_s=([0-9.]+).*/\1/' <<<"$line")
+    if [[ -z "$pipe_best" ]] || awk "BEGIN { exit !($total < $pipe_best) }"; then
+        pipe_best=$total
+        for k in fetch_s train_s encode_copy_s total_s; do
+            put "pipe_$k" "$(sed -E "s/.*$k=([0-9.]+).*/\\1/" <<<"$line")"
+        done
+    fi
 done
 put e2e_rows "$(ae_psql -At -c "SELECT (SELECT count(*) FROM e2e_codes) || '/' || (SELECT count(*) FROM torch_codes)")"
 
@@ -363,9 +375,9 @@ rss_growth=$(calc "($(get rss_after_kb) - $(get rss_before_kb)) / 1024" %.1f)
 anon_growth=$(calc "($(get anon_after_kb) - $(get anon_before_kb)) / 1024" %.1f)
 
 {
-printf '| %-66s | %-26s | %-50s |\n' "measure" "value" "ratio / target"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 68))" "$(printf -- '-%.0s' $(seq 28))" "$(printf -- '-%.0s' $(seq 52))"
-row() { printf '| %-66s | %-26s | %-50s |\n' "$1" "$2" "$3"; }
+printf '| %-74s | %-26s | %-50s |\n' "measure" "value" "ratio / target"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 76))" "$(printf -- '-%.0s' $(seq 28))" "$(printf -- '-%.0s' $(seq 52))"
+row() { printf '| %-74s | %-26s | %-50s |\n' "$1" "$2" "$3"; }
 row "1. sgemm ceiling, 1 thread (training shapes .. 2048^3)" "$c1 GFLOP/s" "training step: $(get step_1)"
 row "   sgemm ceiling, 2 threads" "$c2 GFLOP/s" "training step: $(get step_2)"
 row "2. PyTorch, 1 thread, OpenBLAS 1 thread" "$t11 samples/s" "$(gflops "$t11") GFLOP/s"
@@ -388,8 +400,8 @@ if [[ -n "$encq" ]]; then
 else
     row "   encode_query (batch path)" "n/a" "n/a"
 fi
-row "4. in-database: train $E2E_EPOCHS epochs (threads=$ours_best_t) + CREATE TABLE AS" "$e2e_ours s" "test MSE $(calc "$(get e2e_mse)" %.6f), rows $(get e2e_rows)"
-row "   export pipeline: fetch + PyTorch $E2E_EPOCHS epochs ($torch_best_cfg) + COPY" "$e2e_pipe s" "fetch $(get pipe_fetch_s) / train $(get pipe_train_s) / encode+COPY $(get pipe_encode_copy_s)"
+row "4. in-database: train $E2E_EPOCHS epochs (threads=$ours_best_t) + CREATE TABLE AS, best of 2" "$e2e_ours s" "test MSE $(calc "$(get e2e_mse)" %.6f), rows $(get e2e_rows)"
+row "   export pipeline: fetch + PyTorch $E2E_EPOCHS epochs ($torch_best_cfg) + COPY, best of 2" "$e2e_pipe s" "fetch $(get pipe_fetch_s) / train $(get pipe_train_s) / encode+COPY $(get pipe_encode_copy_s)"
 row "   in-database / pipeline" "$(calc "$e2e_ours / $e2e_pipe" %.2f)" "target <= 0.50: $(pf "$e2e_ours / $e2e_pipe <= 0.5")"
 row "5. training data in float32 + model and Adam state" "$data_mb + $state_mb MB" ""
 row "   training backend peak private RSS (RssAnon, polled)" "$peak_mb MB" "${mem_ratio}x data+state, target <= 1.3: $(pf "$mem_ratio <= 1.3")"
