@@ -8,7 +8,8 @@ CORE_OBJS = src/ae_util.o src/ae_model.o src/ae_layers.o src/ae_net.o \
 	src/ae_format.o src/ae_stats.o src/ae_pca.o
 GLUE_OBJS = src/autoencoder.o src/ae_pg_array.o src/ae_pg_cache.o \
 	src/ae_pg_infer.o src/ae_pg_train.o src/ae_pg_options.o \
-	src/ae_pg_store.o src/ae_pg_model.o src/ae_pg_fit.o src/ae_pg_batch.o src/ae_pg_build.o
+	src/ae_pg_store.o src/ae_pg_model.o src/ae_pg_fit.o src/ae_pg_batch.o \
+	src/ae_pg_build.o src/ae_pg_bytes.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 PG_CFLAGS = -Wall -Wextra

@@ -12,6 +12,7 @@
 
 #include "ae_core.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/portal.h"
 #include "utils/jsonb.h"
@@ -156,6 +157,12 @@ void		ae_model_from_bytes(const unsigned char *buf, size_t len,
 								int errcode_on_error);
 void		ae_serving_load(AeServing *s, const unsigned char *buf, size_t len,
 							MemoryContext cxt, int errcode_on_error);
+
+/* Hex text and binary I/O of the extension's varlena types (ae_pg_bytes.c). */
+struct varlena *ae_bytes_from_hex(const char *str, const char *type_name);
+char	   *ae_bytes_to_hex(Datum d);
+struct varlena *ae_bytes_recv(StringInfo buf);
+bytea	   *ae_bytes_send(Datum d);
 
 /* A model value argument, parsed once per query (ae_pg_model.c). */
 AeServing  *ae_model_arg(FunctionCallInfo fcinfo, int argno);

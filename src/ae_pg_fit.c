@@ -469,24 +469,15 @@ ae_fit_final(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(ae_fit_state_in);
 
-/* Text input of a state: hex digits of its bytes. */
+/* Text input of a state: hex digits of its bytes, validated. */
 Datum
 ae_fit_state_in(PG_FUNCTION_ARGS)
 {
-	char	   *str = PG_GETARG_CSTRING(0);
-	size_t		len = strlen(str);
-	FitState   *s;
-	uint64		n;
+	struct varlena *v = ae_bytes_from_hex(PG_GETARG_CSTRING(0),
+										  "autoencoder.fit_state");
 
-	if (len % 2 != 0 || len / 2 < FIT_HEADER - VARHDRSZ || len / 2 > MaxAllocSize - VARHDRSZ)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type autoencoder.fit_state")));
-	s = palloc_extended(VARHDRSZ + len / 2, MCXT_ALLOC_HUGE);
-	n = hex_decode(str, len, (char *) s + VARHDRSZ);
-	SET_VARSIZE(s, VARHDRSZ + n);
-	state_check(s, VARSIZE(s));
-	PG_RETURN_POINTER(s);
+	state_check((FitState *) v, VARSIZE(v));
+	PG_RETURN_POINTER(v);
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_out);
@@ -495,29 +486,19 @@ PG_FUNCTION_INFO_V1(ae_fit_state_out);
 Datum
 ae_fit_state_out(PG_FUNCTION_ARGS)
 {
-	FitState   *s = (FitState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	Size		len = VARSIZE(s) - VARHDRSZ;
-	char	   *out = palloc_extended(2 * len + 1, MCXT_ALLOC_HUGE);
-	uint64		n = hex_encode((char *) s + VARHDRSZ, len, out);
-
-	out[n] = '\0';
-	PG_RETURN_CSTRING(out);
+	PG_RETURN_CSTRING(ae_bytes_to_hex(PG_GETARG_DATUM(0)));
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_recv);
 
-/* Binary input of a state. */
+/* Binary input of a state, validated. */
 Datum
 ae_fit_state_recv(PG_FUNCTION_ARGS)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int			len = buf->len - buf->cursor;
-	FitState   *s = palloc_extended(VARHDRSZ + len, MCXT_ALLOC_HUGE);
+	struct varlena *v = ae_bytes_recv((StringInfo) PG_GETARG_POINTER(0));
 
-	SET_VARSIZE(s, VARHDRSZ + len);
-	pq_copymsgbytes(buf, (char *) s + VARHDRSZ, len);
-	state_check(s, VARSIZE(s));
-	PG_RETURN_POINTER(s);
+	state_check((FitState *) v, VARSIZE(v));
+	PG_RETURN_POINTER(v);
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_send);
@@ -526,10 +507,5 @@ PG_FUNCTION_INFO_V1(ae_fit_state_send);
 Datum
 ae_fit_state_send(PG_FUNCTION_ARGS)
 {
-	FitState   *s = (FitState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, (char *) s + VARHDRSZ, VARSIZE(s) - VARHDRSZ);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	PG_RETURN_BYTEA_P(ae_bytes_send(PG_GETARG_DATUM(0)));
 }

@@ -61,26 +61,16 @@ validate_bytes(const unsigned char *buf, size_t len, int errcode_on_error)
 
 PG_FUNCTION_INFO_V1(ae_model_in);
 
-/* Text input: hex digits of the model bytes. */
+/* Text input: hex digits of the model bytes, validated. */
 Datum
 ae_model_in(PG_FUNCTION_ARGS)
 {
-	char	   *str = PG_GETARG_CSTRING(0);
-	size_t		len = strlen(str);
-	struct varlena *result;
-	uint64		n;
+	struct varlena *v = ae_bytes_from_hex(PG_GETARG_CSTRING(0),
+										  "autoencoder.model");
 
-	if (len % 2 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type autoencoder.model"),
-				 errdetail("The text form is an even number of hexadecimal digits.")));
-	result = palloc(VARHDRSZ + len / 2);
-	n = hex_decode(str, len, VARDATA(result));
-	SET_VARSIZE(result, VARHDRSZ + n);
-	validate_bytes((unsigned char *) VARDATA(result), n,
+	validate_bytes((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ,
 				   ERRCODE_INVALID_BINARY_REPRESENTATION);
-	PG_RETURN_POINTER(result);
+	PG_RETURN_POINTER(v);
 }
 
 PG_FUNCTION_INFO_V1(ae_model_out);
@@ -89,30 +79,20 @@ PG_FUNCTION_INFO_V1(ae_model_out);
 Datum
 ae_model_out(PG_FUNCTION_ARGS)
 {
-	struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
-	size_t		len = VARSIZE_ANY_EXHDR(v);
-	char	   *out = palloc(2 * len + 1);
-	uint64		n = hex_encode(VARDATA_ANY(v), len, out);
-
-	out[n] = '\0';
-	PG_RETURN_CSTRING(out);
+	PG_RETURN_CSTRING(ae_bytes_to_hex(PG_GETARG_DATUM(0)));
 }
 
 PG_FUNCTION_INFO_V1(ae_model_recv);
 
-/* Binary input: the model bytes. */
+/* Binary input: the model bytes, validated. */
 Datum
 ae_model_recv(PG_FUNCTION_ARGS)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int			len = buf->len - buf->cursor;
-	struct varlena *result = palloc(VARHDRSZ + len);
+	struct varlena *v = ae_bytes_recv((StringInfo) PG_GETARG_POINTER(0));
 
-	SET_VARSIZE(result, VARHDRSZ + len);
-	pq_copymsgbytes(buf, VARDATA(result), len);
-	validate_bytes((unsigned char *) VARDATA(result), len,
+	validate_bytes((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ,
 				   ERRCODE_INVALID_BINARY_REPRESENTATION);
-	PG_RETURN_POINTER(result);
+	PG_RETURN_POINTER(v);
 }
 
 PG_FUNCTION_INFO_V1(ae_model_send);
@@ -121,12 +101,7 @@ PG_FUNCTION_INFO_V1(ae_model_send);
 Datum
 ae_model_send(PG_FUNCTION_ARGS)
 {
-	struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
-	StringInfoData buf;
-
-	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	PG_RETURN_BYTEA_P(ae_bytes_send(PG_GETARG_DATUM(0)));
 }
 
 /* Fill the in-memory identity of a value: its checksum and first bytes. */
