@@ -31,20 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ae_train's Fisher-Yates shuffle, draw for draw. */
-static void
-shuffle(size_t *idx, size_t n, ae_rng *rng)
-{
-	for (size_t i = n; i > 1; i--)
-	{
-		size_t		j = (size_t) ae_rng_below(rng, i);
-		size_t		t = idx[i - 1];
-
-		idx[i - 1] = idx[j];
-		idx[j] = t;
-	}
-}
-
 static void *
 plain_alloc(void *ctx, size_t size)
 {
@@ -107,7 +93,7 @@ main(int argc, char **argv)
 	ae_rng_seed(&rng, seed);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
-	shuffle(idx, n, &rng);
+	ae_rng_shuffle(&rng, idx, n);
 	ae_model_init_weights(&m, &rng);
 
 	f = fopen(argv[4], "wb");
@@ -118,7 +104,7 @@ main(int argc, char **argv)
 	}
 	for (int e = 0; e < epochs; e++)
 	{
-		shuffle(idx, n, &rng);
+		ae_rng_shuffle(&rng, idx, n);
 		for (size_t i = 0; i < n; i++)
 			out[i] = (int32_t) idx[i];
 		if (fwrite(out, sizeof(int32_t), n, f) != n)

@@ -110,6 +110,7 @@ uint64_t	ae_rng_next(ae_rng *rng);
 double		ae_rng_uniform(ae_rng *rng);	/* [0, 1) */
 uint64_t	ae_rng_below(ae_rng *rng, uint64_t n);	/* [0, n), unbiased */
 double		ae_rng_normal(ae_rng *rng);
+void		ae_rng_shuffle(ae_rng *rng, size_t *idx, size_t n);
 
 /* What a network looks like; everything needed to allocate one. */
 typedef struct ae_arch

@@ -25,15 +25,12 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "utils/json.h"
 #include "utils/memutils.h"
 
 #define FETCH_ROWS		1000	/* rows per cursor fetch */

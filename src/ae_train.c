@@ -101,20 +101,6 @@ ae_train_check(const ae_train_config *cfg, char *err, size_t errlen)
 	return AE_OK;
 }
 
-/* Fisher-Yates shuffle of idx[0..n) with the project's RNG. */
-static void
-shuffle(size_t *idx, size_t n, ae_rng *rng)
-{
-	for (size_t i = n; i > 1; i--)
-	{
-		size_t		j = (size_t) ae_rng_below(rng, i);
-		size_t		t = idx[i - 1];
-
-		idx[i - 1] = idx[j];
-		idx[j] = t;
-	}
-}
-
 /* Corrupt a batch (normalized units) into out for denoising training. */
 static void
 corrupt(const ae_train_config *cfg, const float *clean, float *out, int rows,
@@ -237,7 +223,7 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 	/* the validation rows are the first n_val of a seeded permutation */
 	for (size_t i = 0; i < n_rows; i++)
 		idx[i] = i;
-	shuffle(idx, n_rows, &rng);
+	ae_rng_shuffle(&rng, idx, n_rows);
 	train_idx = idx + n_val;
 
 	if (!cfg->warm_start)
@@ -264,7 +250,7 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 		double		sq = 0.0;
 		ae_epoch_stats *s = &res->curve[epoch - 1];
 
-		shuffle(train_idx, n_train, &rng);
+		ae_rng_shuffle(&rng, train_idx, n_train);
 		for (size_t start = 0; start < n_train; start += B)
 		{
 			int			cnt = (int) (n_train - start < (size_t) B ?

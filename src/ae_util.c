@@ -112,6 +112,20 @@ ae_rng_normal(ae_rng *rng)
 	return u * f;
 }
 
+/* Fisher-Yates shuffle of idx[0..n): the order training visits rows in. */
+void
+ae_rng_shuffle(ae_rng *rng, size_t *idx, size_t n)
+{
+	for (size_t i = n; i > 1; i--)
+	{
+		size_t		j = (size_t) ae_rng_below(rng, i);
+		size_t		t = idx[i - 1];
+
+		idx[i - 1] = idx[j];
+		idx[j] = t;
+	}
+}
+
 static const char *const activation_names[AE_ACT_COUNT] =
 {"linear", "relu", "tanh", "sigmoid", "elu"};
 static const char *const normalize_names[AE_NORM_COUNT] =
