@@ -1,35 +1,45 @@
 # autoencoder: PostgreSQL extension (PGXS build)
+#
+#   make && make install        build and install the extension
+#   make installcheck           pg_regress: every sql/*.sql against a server
+#   make prove_installcheck     TAP tests: test/t/*.pl (own clusters)
+#   make check-core             the core's unit tests, no server
 EXTENSION = autoencoder
 MODULE_big = autoencoder
 DATA = autoencoder--0.1.0.sql
 
-CORE_OBJS = src/ae_util.o src/ae_model.o src/ae_layers.o src/ae_net.o \
-	src/ae_optim.o src/ae_scale.o src/ae_infer.o src/ae_train.o \
-	src/ae_format.o src/ae_stats.o src/ae_pca.o
-GLUE_OBJS = src/autoencoder.o src/ae_pg_array.o src/ae_pg_cache.o \
-	src/ae_pg_infer.o src/ae_pg_train.o src/ae_pg_options.o \
-	src/ae_pg_store.o src/ae_pg_model.o src/ae_pg_fit.o src/ae_pg_batch.o \
-	src/ae_pg_build.o src/ae_pg_bytes.o
-OBJS = $(CORE_OBJS) $(GLUE_OBJS)
+AE_CORE_DIR = src/core
+include $(AE_CORE_DIR)/core.mk
+GLUE_SRC = $(wildcard src/pg/*.c)
+OBJS = $(AE_CORE_SRC:.c=.o) $(GLUE_SRC:.c=.o)
 
+PG_CPPFLAGS = -I$(AE_CORE_DIR)
 PG_CFLAGS = -Wall -Wextra
 SHLIB_LINK = -lopenblas -lm
 
-REGRESS = train infer errors fit lifecycle roles
+# every sql/*.sql creates what it uses, so any one of them runs alone
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=autoencoder
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# Every object depends on the headers it includes.
-$(OBJS): src/ae_core.h
-$(GLUE_OBJS): src/ae_pg.h
+$(OBJS): $(AE_CORE_HDR)
+$(GLUE_SRC:.c=.o): src/pg/ae_pg.h
 
 # PostgreSQL's own headers trip these two -Wextra warnings; the core keeps them.
-$(GLUE_OBJS): CFLAGS += -Wno-unused-parameter -Wno-sign-compare
+$(GLUE_SRC:.c=.o): CFLAGS += -Wno-unused-parameter -Wno-sign-compare
+
+# TAP tests, as pgvector runs them: each test starts its own clusters.
+.PHONY: prove_installcheck check-core
+prove_installcheck:
+	rm -rf $(CURDIR)/tmp_check
+	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
+		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+		$(PROVE) $(PG_PROVE_FLAGS) -I test/t $(PROVE_FLAGS) \
+		$(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
 
 # Core unit tests, without a server.
-.PHONY: check-core
 check-core:
 	$(MAKE) -C test check

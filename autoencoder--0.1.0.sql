@@ -61,6 +61,31 @@ COMMENT ON TABLE @extschema@.deployments IS 'every deployment of a model version
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.deployments', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.deployments_id_seq', '');
 
+CREATE TABLE @extschema@.model_names (
+    name         text PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 63),
+    last_version integer NOT NULL DEFAULT 1
+);
+COMMENT ON TABLE @extschema@.model_names IS 'one row per model name: the last version number issued; its row lock serialises the versions of a name';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_names', '');
+
+CREATE FUNCTION @extschema@.next_version(model_name text) RETURNS integer
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO @extschema@.model_names AS n (name) VALUES (model_name)
+    ON CONFLICT (name) DO UPDATE SET last_version = n.last_version + 1
+    RETURNING n.last_version;
+$$;
+COMMENT ON FUNCTION @extschema@.next_version(text) IS 'issues the next version number of a model name and locks the name until the transaction ends';
+
+CREATE FUNCTION @extschema@.lock_model(model_name text) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NULL::void FROM @extschema@.model_names n WHERE n.name = model_name FOR UPDATE;
+$$;
+COMMENT ON FUNCTION @extschema@.lock_model(text) IS 'locks a model name until the transaction ends (deploy, rollback and drop_model take it; it needs UPDATE on model_names)';
+
 CREATE FUNCTION @extschema@.models_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ae_models_changed' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.models_changed() IS 'invalidates every backend''s model cache when the models table changes';
@@ -71,35 +96,33 @@ CREATE TRIGGER models_changed
 
 -- training -------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.train(
-    model_name text,
-    source text,
-    latent_dim integer,
-    hidden_units integer[] DEFAULT '{}',
-    activation text DEFAULT 'relu',
-    output_activation text DEFAULT NULL,
-    epochs integer DEFAULT 20,
-    batch_size integer DEFAULT 256,
-    learning_rate double precision DEFAULT 0.001,
-    optimizer text DEFAULT 'adam',
-    weight_decay double precision DEFAULT 0,
-    sparsity double precision DEFAULT 0,
-    noise text DEFAULT 'none',
-    noise_level double precision DEFAULT 0.1,
-    "normalize" text DEFAULT 'standard',
-    validation_fraction double precision DEFAULT 0.1,
-    patience integer DEFAULT 5,
-    seed bigint DEFAULT 42,
-    solver text DEFAULT NULL,
-    deploy text DEFAULT 'always',
-    warm_start boolean DEFAULT false,
-    anomaly_quantile double precision DEFAULT 0.99)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'ae_train_sql'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@.train(text, text, integer, integer[], text, text, integer, integer, double precision, text, double precision, double precision, text, double precision, text, double precision, integer, bigint, text, text, boolean, double precision)
-    IS 'trains an autoencoder on the first column of a query, stores it as the next version of model_name and deploys it';
+CREATE FUNCTION @extschema@.options(
+    OUT "position" integer, OUT name text, OUT type text, OUT "default" text,
+    OUT allowed text, OUT in_train boolean, OUT in_fit boolean, OUT description text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ae_options_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.options() IS 'every training option: its train() argument (in order), type, default, allowed values, and whether train() and fit() take it';
 
+-- train()'s signature is the option table's: one argument per option that
+-- train() takes, in the table's order, with its type and default
+DO $$
+DECLARE
+    args text;
+    types text;
+BEGIN
+    SELECT string_agg(format('%I %s%s', o.name, o.type,
+                             CASE WHEN o."default" IS NULL THEN '' ELSE ' DEFAULT ' || o."default" END),
+                      ', ' ORDER BY o."position"),
+           string_agg(o.type, ', ' ORDER BY o."position")
+    INTO args, types
+    FROM @extschema@.options() o WHERE o.in_train;
+    EXECUTE format('CREATE FUNCTION @extschema@.train(model_name text, source text, %s) '
+                   'RETURNS bigint AS %L, %L LANGUAGE C VOLATILE PARALLEL UNSAFE',
+                   args, 'MODULE_PATHNAME', 'ae_train_sql');
+    EXECUTE format('COMMENT ON FUNCTION @extschema@.train(text, text, %s) IS %L', types,
+                   'trains an autoencoder on the first column of a query, stores it as the next version of model_name and deploys it; options: autoencoder.options()');
+END
+$$;
 
 -- inference on deployed models -----------------------------------------
 
@@ -279,7 +302,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('autoencoder.models:' || model_name));
+    PERFORM @extschema@.lock_model(model_name);
     IF NOT EXISTS (SELECT 1 FROM @extschema@.models m
                    WHERE m.name = model_name AND m.version = deploy.version) THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
@@ -302,7 +325,7 @@ DECLARE
     current integer;
     previous integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('autoencoder.models:' || model_name));
+    PERFORM @extschema@.lock_model(model_name);
     SELECT m.version INTO current FROM @extschema@.models m
     WHERE m.name = model_name AND m.deployed;
     IF NOT FOUND THEN
@@ -338,7 +361,7 @@ DECLARE
     was_deployed boolean;
     latest integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('autoencoder.models:' || model_name));
+    PERFORM @extschema@.lock_model(model_name);
     IF drop_model.version IS NULL THEN
         DELETE FROM @extschema@.models m WHERE m.name = model_name;
         GET DIAGNOSTICS dropped = ROW_COUNT;
@@ -347,6 +370,7 @@ BEGIN
                 MESSAGE = format('model "%s" does not exist', model_name);
         END IF;
         DELETE FROM @extschema@.deployments d WHERE d.name = model_name;
+        DELETE FROM @extschema@.model_names n WHERE n.name = model_name;
         RETURN dropped;
     END IF;
     SELECT m.deployed INTO was_deployed FROM @extschema@.models m

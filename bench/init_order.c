@@ -80,7 +80,7 @@ main(int argc, char **argv)
 	arch.hidden[0] = 256;
 	arch.activation = AE_ACT_RELU;
 	arch.output_activation = AE_ACT_SIGMOID;
-	arch.normalize = AE_NORM_NONE;
+	arch.scaling = AE_SCALING_NONE;
 	idx = malloc(sizeof(size_t) * n);
 	out = malloc(sizeof(int32_t) * n);
 	if (idx == NULL || out == NULL || ae_model_create(&m, &arch, 0, &alloc) != AE_OK)

@@ -60,7 +60,7 @@ psql_time_ms() {
 
 # The model of the benchmark as train() options.
 TRAIN_OPTS="latent_dim => 64, hidden_units => '{256}', activation => 'relu',
-    output_activation => 'sigmoid', \"normalize\" => 'none', batch_size => 256,
+    output_activation => 'sigmoid', scaling => 'none', batch_size => 256,
     learning_rate => 0.001, optimizer => 'adam', validation_fraction => 0,
     patience => 0"
 
@@ -117,14 +117,12 @@ if ! (ae_build_install) >"$AE_WORK/bench-build.log" 2>&1; then
     ae_die "build failed"
 fi
 ae_info "extension installed into $("$AE_PG_CONFIG" --pkglibdir)"
-BENCH_CFLAGS=(-O2 -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L -I"$AE_ROOT/src")
-gcc "${BENCH_CFLAGS[@]}" -o "$AE_WORK/sgemm_ceiling" "$BENCH_DIR/sgemm_ceiling.c" -lopenblas
-core_src=()
-for f in "$AE_ROOT"/src/ae_*.c; do
-    [[ $f == */ae_pg_* ]] || core_src+=("$f")
-done
-gcc "${BENCH_CFLAGS[@]}" -o "$AE_WORK/init_order" "$BENCH_DIR/init_order.c" "${core_src[@]}" \
-    -lopenblas -lm
+make -s -C "$BENCH_DIR" clean >/dev/null
+make -s -C "$BENCH_DIR" sgemm_ceiling init_order >"$AE_WORK/bench-programs.log" 2>&1 || {
+    cat "$AE_WORK/bench-programs.log"
+    ae_die "building the benchmark programs failed"
+}
+cp "$BENCH_DIR/sgemm_ceiling" "$BENCH_DIR/init_order" "$AE_WORK/"
 so_path="$("$AE_PG_CONFIG" --pkglibdir)/autoencoder.so"
 so_sum=$(md5sum "$so_path" | cut -d' ' -f1)
 ae_info "OpenBLAS: $("$PY" - <<'EOF'

@@ -22,6 +22,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "ae_core.h"
+#include "ae_options.h"
 
 #include <cblas.h>
 #include <stdint.h>
@@ -41,15 +42,7 @@ die(const char *msg, const char *arg)
 	exit(1);
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
+/* A big-endian 32-bit integer of an IDX header. */
 static uint32_t
 be32(const unsigned char *p)
 {
@@ -149,6 +142,7 @@ main(int argc, char **argv)
 	ae_arch		arch;
 	ae_model	m;
 	ae_train_config cfg;
+	ae_options	defaults;
 	ae_train_callbacks cb;
 	ae_train_result res;
 	epoch_ctx	ectx;
@@ -212,17 +206,18 @@ main(int argc, char **argv)
 	arch.hidden[0] = 256;
 	arch.activation = AE_ACT_RELU;
 	arch.output_activation = AE_ACT_SIGMOID;
-	arch.normalize = AE_NORM_NONE;
+	arch.scaling = AE_SCALING_NONE;
 	if (ae_model_create(&m, &arch, 0, &alloc) != AE_OK)
 		die("ae_model_create failed", NULL);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.epochs = epochs;
 	cfg.batch_size = batch;
-	cfg.learning_rate = AE_DEFAULT_LR;
+	ae_options_default(&defaults);
+	cfg.learning_rate = defaults.cfg.learning_rate;
 	cfg.optimizer = AE_OPT_ADAM;
 	cfg.noise = AE_NOISE_NONE;
-	cfg.noise_level = AE_DEFAULT_NOISE;
+	cfg.noise_level = defaults.cfg.noise_level;
 	cfg.validation_fraction = 0.0;
 	cfg.patience = 0;
 	cfg.seed = seed;
@@ -232,13 +227,13 @@ main(int argc, char **argv)
 	cb.on_epoch = on_epoch;
 	cb.ctx = &ectx;
 
-	t0 = now_seconds();
+	t0 = ae_seconds();
 	st = ae_train(&m, rows, n_train, &cfg, &cb, &alloc, &res);
-	secs = now_seconds() - t0;
+	secs = ae_seconds() - t0;
 	if (st != AE_OK)
 		die("ae_train failed:", ae_status_message(st));
 
-	/* test MSE on [0,1] pixels (normalize none: raw units = network units) */
+	/* test MSE on [0,1] pixels (scaling none: raw units = network units) */
 	work = malloc(sizeof(float) * ae_infer_floats(&m, blk));
 	{
 		double	   *err = malloc(sizeof(double) * blk);

@@ -48,10 +48,9 @@ CREATE EXTENSION autoencoder;
 \echo
 \echo '--- 2. Train a 784-256-64-256-784 autoencoder (one NOTICE per epoch)'
 SET client_min_messages = notice;
--- ("normalize" is quoted because NORMALIZE is an SQL keyword)
 SELECT autoencoder.train('fmnist', 'SELECT img FROM fmnist_train',
                          latent_dim => 64, hidden_units => '{256}',
-                         output_activation => 'sigmoid', "normalize" => 'none',
+                         output_activation => 'sigmoid', scaling => 'none',
                          epochs => 10, batch_size => 256,
                          validation_fraction => 0.1, seed => 1);
 
@@ -69,7 +68,7 @@ FROM fmnist_test ORDER BY id LIMIT 5;
 \echo '--- 5. Train a denoising autoencoder (inputs corrupted by Gaussian noise, sigma 0.2)'
 SELECT autoencoder.train('fmnist_denoise', 'SELECT img FROM fmnist_train',
                          latent_dim => 64, hidden_units => '{256}',
-                         output_activation => 'sigmoid', "normalize" => 'none',
+                         output_activation => 'sigmoid', scaling => 'none',
                          noise => 'gaussian', noise_level => 0.2,
                          epochs => 10, seed => 1);
 

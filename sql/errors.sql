@@ -13,7 +13,7 @@ SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, activation
 SELECT autoencoder.train('bad', 'SELECT id FROM pts', latent_dim => 2);
 SELECT autoencoder.train('bad', 'SELECT x FROM pts WHERE x IS NULL', latent_dim => 2);
 SELECT autoencoder.train('bad', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM generate_series(1, 50)',
-                         latent_dim => 1, "normalize" => 'none', optimizer => 'sgd',
+                         latent_dim => 1, scaling => 'none', optimizer => 'sgd',
                          learning_rate => 1e6, validation_fraction => 0);
 
 \pset tuples_only on
@@ -54,7 +54,7 @@ SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'salt')$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'masking', noise_level => 1)$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, noise => 'gaussian', noise_level => -0.1)$$);
-SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, "normalize" => 'zscore')$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, scaling => 'zscore')$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, optimizer => 'rmsprop')$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, activation => 'swish')$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, output_activation => 'tanh')$$);
@@ -84,7 +84,7 @@ SELECT err($$SELECT autoencoder.train('bad', 'SELECT CASE WHEN id = 7 THEN ''{1,
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT CASE WHEN id = 7 THEN ''{1,2,3,4,5,6,7,NULL}''::real[] ELSE x END FROM pts', latent_dim => 2)$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT ''{{1,2},{3,4}}''::real[] FROM pts', latent_dim => 2)$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT ''{}''::real[] FROM pts', latent_dim => 2)$$);
-SELECT err($$SELECT autoencoder.train('bad', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM generate_series(1, 50)', latent_dim => 1, "normalize" => 'none', optimizer => 'sgd', learning_rate => 1e6, validation_fraction => 0)$$);
+SELECT err($$SELECT autoencoder.train('bad', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM generate_series(1, 50)', latent_dim => 1, scaling => 'none', optimizer => 'sgd', learning_rate => 1e6, validation_fraction => 0)$$);
 -- statement_timeout stops a long training within a second, leaving no row
 SET statement_timeout = '300ms';
 DO $$

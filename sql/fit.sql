@@ -13,7 +13,7 @@ FROM autoencoder.models WHERE name = 'pca';
 
 -- PCA's training error is the variance it leaves out, per element
 SELECT autoencoder.train('pca_raw', 'SELECT x FROM pts', latent_dim => 2,
-                         activation => 'linear', "normalize" => 'none') > 0 AS trained;
+                         activation => 'linear', scaling => 'none') > 0 AS trained;
 SELECT abs((metrics->>'final_train_loss')::float8
            - (SELECT avg(autoencoder.reconstruction_error('pca_raw', x)) FROM pts))
        < 1e-6 * (metrics->>'final_train_loss')::float8 AS residual_exact
@@ -30,8 +30,8 @@ WHERE x IS NOT NULL;
 -- describe: architecture, options, scaling, metrics, size
 SELECT d->'input_dim' AS input_dim, d->'latent_dim' AS latent_dim,
        d->'hidden_units' AS hidden, d->>'activation' AS act,
-       d->'config'->>'solver' AS solver, d->'scaling'->>'normalize' AS norm,
-       jsonb_array_length(d->'scaling'->'shift') AS shifts,
+       d->'config'->>'solver' AS solver, d->>'scaling' AS scaling,
+       jsonb_array_length(d->'feature_scaling'->'shift') AS shifts,
        (d->>'size_bytes')::int = octet_length(fitted.m::text) / 2 AS size_ok,
        d->'training'->'rows_read' AS rows_read, d->'training'->'rows_skipped' AS skipped,
        jsonb_array_length(d->'training'->'explained_variance_ratio') AS ratios
@@ -114,9 +114,9 @@ CREATE TABLE grouped (g int, x real[]);
 INSERT INTO grouped SELECT 1, x FROM pts WHERE x IS NOT NULL;
 INSERT INTO grouped SELECT 2, ARRAY(SELECT v * 10 + 5 FROM unnest(x) v)::real[] FROM pts WHERE x IS NOT NULL;
 CREATE TABLE group_models AS
-SELECT g, autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear", "normalize": "none"}') AS m
+SELECT g, autoencoder.fit(x, '{"latent_dim": 2, "activation": "linear", "scaling": "none"}') AS m
 FROM grouped GROUP BY g;
-SELECT g, round((autoencoder.describe(m)->'scaling'->'min'->>0)::numeric, 2) AS min0,
+SELECT g, round((autoencoder.describe(m)->'feature_scaling'->'min'->>0)::numeric, 2) AS min0,
        (SELECT avg(autoencoder.reconstruction_error(gm.m, x)) FROM grouped WHERE grouped.g = gm.g)
        < (SELECT avg(autoencoder.reconstruction_error(o.m, x)) FROM grouped, group_models o
                  WHERE grouped.g = gm.g AND o.g <> gm.g) AS own_model_fits

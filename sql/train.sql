@@ -33,7 +33,7 @@ SELECT autoencoder.train('pts', 'SELECT x FROM pts', latent_dim => 3,
 
 SELECT name, version, input_dim, latent_dim, deployed,
        config->>'activation' AS act, config->>'output_activation' AS out_act,
-       config->>'normalize' AS norm, config->'hidden_units' AS hidden,
+       config->>'scaling' AS scaling, config->'hidden_units' AS hidden,
        (metrics->>'rows_used')::int AS used, (metrics->>'rows_skipped')::int AS skipped,
        (metrics->>'train_rows')::int AS train_rows,
        (metrics->>'validation_rows')::int AS val_rows,
@@ -93,9 +93,9 @@ SELECT autoencoder.train('sgd', 'SELECT x FROM pts', latent_dim => 3, optimizer 
        autoencoder.train('gauss', 'SELECT x FROM pts8', latent_dim => 3, noise => 'gaussian',
                          noise_level => 0.1, epochs => 5) > 0 AS gaussian_float8,
        autoencoder.train('minmax', 'SELECT x FROM pts', latent_dim => 3,
-                         "normalize" => 'minmax', epochs => 5) > 0 AS minmax,
+                         scaling => 'minmax', epochs => 5) > 0 AS minmax,
        autoencoder.train('plain', 'SELECT x FROM pts', latent_dim => 3,
-                         "normalize" => 'none', validation_fraction => 0, epochs => 5) > 0 AS no_validation;
+                         scaling => 'none', validation_fraction => 0, epochs => 5) > 0 AS no_validation;
 SELECT name, config->>'output_activation' AS out_act,
        (metrics->>'validation_rows')::int AS val_rows,
        (metrics->>'final_train_loss')::float8 < 10 AS finite

@@ -15,7 +15,7 @@ CREATE TEMP TABLE checks (name text, value float8, lim float8, ok boolean, secon
 -- batch 32, 10 epochs, no scaling (REFERENCE: 0.0088)
 SELECT clock_timestamp() AS t0 \gset
 SELECT autoencoder.train('tf', 'SELECT img FROM fmnist_train', latent_dim => 64,
-                         output_activation => 'sigmoid', "normalize" => 'none',
+                         output_activation => 'sigmoid', scaling => 'none',
                          epochs => 10, batch_size => 32, validation_fraction => 0,
                          patience => 0, seed => 1) > 0 AS trained \gset
 INSERT INTO checks
@@ -27,7 +27,7 @@ FROM (SELECT avg(autoencoder.reconstruction_error('tf', img)) v FROM fmnist_test
 SELECT clock_timestamp() AS t0 \gset
 SELECT autoencoder.train('deep', 'SELECT img FROM fmnist_train', latent_dim => 64,
                          hidden_units => '{256}', output_activation => 'sigmoid',
-                         "normalize" => 'none', epochs => 20, batch_size => 256,
+                         scaling => 'none', epochs => 20, batch_size => 256,
                          validation_fraction => 0, patience => 0, seed => 1) > 0 AS trained \gset
 INSERT INTO checks
 SELECT '784_256_64_test_mse', v, 0.0095, v <= 0.0095,
@@ -39,7 +39,7 @@ FROM (SELECT avg(autoencoder.reconstruction_error('deep', img)) v FROM fmnist_te
 SELECT clock_timestamp() AS t0 \gset
 SELECT autoencoder.train('denoise', 'SELECT img FROM fmnist_train', latent_dim => 64,
                          hidden_units => '{256}', output_activation => 'sigmoid',
-                         "normalize" => 'none', noise => 'gaussian', noise_level => 0.2,
+                         scaling => 'none', noise => 'gaussian', noise_level => 0.2,
                          epochs => 20, validation_fraction => 0, patience => 0,
                          seed => 1) > 0 AS trained \gset
 SELECT setseed(0.25);
@@ -60,7 +60,7 @@ FROM (SELECT avg((SELECT avg((a - b) ^ 2) FROM unnest(img, nimg) t(a, b))) AS no
 -- serial and with parallel workers
 SELECT clock_timestamp() AS t0 \gset
 CREATE TEMP TABLE pca_serial AS
-SELECT autoencoder.fit(img, '{"latent_dim": 64, "activation": "linear", "normalize": "none"}') AS m
+SELECT autoencoder.fit(img, '{"latent_dim": 64, "activation": "linear", "scaling": "none"}') AS m
 FROM fmnist_train;
 INSERT INTO checks
 SELECT 'fit_pca64_test_mse', v, 0.01037, abs(v - 0.01037) <= 0.001 * 0.01037,
@@ -71,7 +71,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SELECT clock_timestamp() AS t0 \gset
 CREATE TEMP TABLE pca_parallel AS
-SELECT autoencoder.fit(img, '{"latent_dim": 64, "activation": "linear", "normalize": "none"}') AS m
+SELECT autoencoder.fit(img, '{"latent_dim": 64, "activation": "linear", "scaling": "none"}') AS m
 FROM fmnist_train;
 INSERT INTO checks
 SELECT 'fit_pca64_parallel_test_mse', v, 0.01037, abs(v - 0.01037) <= 0.001 * 0.01037,

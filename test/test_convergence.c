@@ -30,14 +30,6 @@ extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a,
 				   const int *lda, double *w, double *work, const int *lwork,
 				   int *info, size_t jobz_len, size_t uplo_len);
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The curved manifold; the rng continues from the parameters. */
 static void
@@ -200,13 +192,13 @@ train_model(ae_model *m, const ae_arch *arch, const ae_train_config *cfg,
 {
 	tu_rows		copy = tu_rows_copy(train);	/* ae_train scales rows in place */
 	ae_status	st;
-	double		t0 = now_seconds();
+	double		t0 = ae_seconds();
 
 	memset(res, 0, sizeof(*res));
 	st = ae_model_create(m, arch, 0, al);
 	if (st == AE_OK)
 		st = ae_train(m, copy.rows, copy.n, cfg, NULL, al, res);
-	*seconds = now_seconds() - t0;
+	*seconds = ae_seconds() - t0;
 	tu_rows_free(&copy);
 	return st;
 }
@@ -238,7 +230,7 @@ main(void)
 				ae_direct = NAN,
 				lin_test = NAN,
 				lin_direct = NAN,
-				t_start = now_seconds();
+				t_start = ae_seconds();
 	int			have_nl = 0,
 				have_lin = 0;
 
@@ -272,7 +264,7 @@ main(void)
 		  pca_test / (p.trace / DIM));
 
 	/* nonlinear autoencoder */
-	arch = tu_arch(DIM, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	arch = tu_arch(DIM, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	cfg = tu_config();
 	cfg.epochs = 60;
 	cfg.batch_size = 32;
@@ -298,7 +290,7 @@ main(void)
 	}
 
 	/* linear autoencoder: can only find PCA's subspace */
-	arch = tu_arch(DIM, 2, 0, NULL, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_NORM_NONE);
+	arch = tu_arch(DIM, 2, 0, NULL, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_SCALING_NONE);
 	cfg.epochs = 40;
 	cfg.learning_rate = 3e-3;
 	st = train_model(&lin, &arch, &cfg, &train, &al, &res, &secs);
@@ -327,6 +319,6 @@ main(void)
 	tu_rows_free(&train);
 	tu_rows_free(&test);
 	CHECK(ctx.live == 0, "no leaks (live %ld)", ctx.live);
-	printf("# total %.1f s\n", now_seconds() - t_start);
+	printf("# total %.1f s\n", ae_seconds() - t_start);
 	return tu_finish();
 }

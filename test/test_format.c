@@ -22,7 +22,8 @@
 /* 1. Helpers                                                              */
 /* ====================================================================== */
 
-static const char fmt_meta[] = "{\"name\":\"t\",\"x\":[1,2,3]}\0tail\xff";
+/* metadata is a JSON object; escapes and non-ASCII text survive as bytes */
+static const char fmt_meta[] = "{\"name\":\"t\\u00ff\\t\",\"x\":[1,2.5e-3,3],\"\xc3\xa9\":{}}";
 
 /*
  * 1 if a and b agree in every field, bit for bit; else 0 and the first
@@ -41,7 +42,7 @@ models_equal(const ae_model *a, const ae_model *b, char *why, size_t whylen)
 		DIFF(a->arch.hidden[i] != b->arch.hidden[i], "hidden[]");
 	DIFF(a->arch.activation != b->arch.activation, "activation");
 	DIFF(a->arch.output_activation != b->arch.output_activation, "output_activation");
-	DIFF(a->arch.normalize != b->arch.normalize, "normalize");
+	DIFF(a->arch.scaling != b->arch.scaling, "normalize");
 	DIFF(a->n_layers != b->n_layers, "n_layers");
 	for (int l = 0; l <= a->n_layers; l++)
 		DIFF(a->dims[l] != b->dims[l], "dims[]");
@@ -124,7 +125,7 @@ test_format(void)
 	static const int hidden[] = {4, 3};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(5, 2, 2, hidden, AE_ACT_ELU, AE_ACT_SIGMOID, AE_NORM_MINMAX);
+	ae_arch		arch = tu_arch(5, 2, 2, hidden, AE_ACT_ELU, AE_ACT_SIGMOID, AE_SCALING_MINMAX);
 	ae_model	m,
 				m2,
 				m3;
@@ -179,6 +180,31 @@ test_format(void)
 		if (st == AE_OK)
 			ae_model_destroy(&m3);
 		ae_model_destroy(&m2);
+	}
+
+	/* metadata that is not a JSON object is rejected */
+	{
+		static const char *const not_object[] = {"[1,2]", "{\"a\":", "{} x", "\"s\"", "{\"a\":1}\0"};
+
+		for (int i = 0; i < 5; i++)
+		{
+			ae_model	mm;
+			size_t		ml = i == 4 ? 8 : strlen(not_object[i]);
+			unsigned char *b;
+
+			if (ae_model_create(&mm, &arch, ml, &al) != AE_OK)
+				continue;
+			tu_fill_model(&mm, &r, not_object[i], ml);
+			b = tu_xmalloc(ae_model_serialized_size(&mm));
+			ae_model_serialize(&mm, b);
+			st = ae_model_parse(b, ae_model_serialized_size(&mm), &m2, &al, err, sizeof(err));
+			CHECK(st == AE_EFORMAT && strstr(err, "metadata") != NULL,
+				  "format: metadata %d that is not a JSON object is rejected (%s)", i, err);
+			if (st == AE_OK)
+				ae_model_destroy(&m2);
+			free(b);
+			ae_model_destroy(&mm);
+		}
 	}
 
 	/* copy */
@@ -347,7 +373,7 @@ test_format(void)
 			{"NaN shift", hdr, nan_bits, 4},
 			{"unknown activation", 28 + 8, (const unsigned char *) "\x09", 1},
 			{"relu output activation", 28 + 9, (const unsigned char *) "\x01", 1},
-			{"unknown normalize", 28 + 10, (const unsigned char *) "\x07", 1},
+			{"unknown scaling", 28 + 10, (const unsigned char *) "\x07", 1},
 			{"reserved byte", 28 + 11, (const unsigned char *) "\x01", 1},
 			{"flags", 12, (const unsigned char *) "\x01", 1},
 			{"latent > n_input", 20, (const unsigned char *) "\x06", 1},
@@ -409,27 +435,27 @@ test_format(void)
 		CHECK(ok && reached, "format: parse under allocation failure gives AE_ENOMEM, no leak");
 	}
 
-	/* normalize 'none' with a scaling other than the identity is rejected */
+	/* scaling 'none' with a scaling other than the identity is rejected */
 	{
-		ae_arch		an = tu_arch(3, 2, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_NONE);
+		ae_arch		an = tu_arch(3, 2, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_NONE);
 		ae_model	mn;
 
 		if (CHECK(ae_model_create(&mn, &an, 0, &al) == AE_OK,
-				  "format: create a normalize-none model"))
+				  "format: create a scaling-none model"))
 		{
 			size_t		sz = ae_model_serialized_size(&mn);
 			unsigned char *bn = tu_xmalloc(sz);
 
 			ae_model_serialize(&mn, bn);
 			st = ae_model_parse(bn, sz, &m2, &al, err, sizeof(err));
-			CHECK(st == AE_OK, "format: normalize none with the identity scaling parses");
+			CHECK(st == AE_OK, "format: scaling none with the identity scaling parses");
 			if (st == AE_OK)
 				ae_model_destroy(&m2);
 			mn.scale[1] = 2.0f;
 			ae_model_serialize(&mn, bn);
 			st = ae_model_parse(bn, sz, &m2, &al, err, sizeof(err));
 			CHECK(st == AE_EFORMAT && strstr(err, "scaling") != NULL,
-				  "format: normalize none with scale 2 rejected (%s)", err);
+				  "format: scaling none with scale 2 rejected (%s)", err);
 			free(bn);
 			ae_model_destroy(&mn);
 		}
@@ -437,7 +463,7 @@ test_format(void)
 
 	/* a model without meta, latent == n_input */
 	{
-		ae_arch		a2 = tu_arch(3, 3, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_MINMAX);
+		ae_arch		a2 = tu_arch(3, 3, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_MINMAX);
 		ae_model	mm;
 
 		st = ae_model_create(&mm, &a2, 0, &al);

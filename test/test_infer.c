@@ -63,7 +63,7 @@ test_inference(void)
 	static const int hidden[] = {5};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(6, 3, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(6, 3, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	ae_model	m;
 	ae_rng		r;
 	enum

@@ -464,11 +464,11 @@ test_scaling_from_moments(void)
 		x[r * d + 4] = 2.5f;
 		rows[r] = x + r * d;
 	}
-	for (int norm = 0; norm < AE_NORM_COUNT; norm++)
+	for (int norm = 0; norm < AE_SCALING_COUNT; norm++)
 		for (int full = 0; full <= 1; full++)
 		{
 			ae_arch		arch = tu_arch(d, 2, 0, NULL, AE_ACT_LINEAR, AE_ACT_LINEAR,
-									   (ae_normalize) norm);
+									   (ae_scaling) norm);
 			ae_model	fit,
 						mm;
 			tu_mom_buf	mb = tu_mom_new(d, full);
@@ -493,13 +493,13 @@ test_scaling_from_moments(void)
 			}
 			CHECK(e <= 2e-6 && exact_range,
 				  "scaling_from_moments %s full=%d = ae_scaling_fit (rel %.2e, range %s)",
-				  ae_normalize_name((ae_normalize) norm), full, e,
+				  ae_scaling_name((ae_scaling) norm), full, e,
 				  exact_range ? "exact" : "differs");
 			CHECK(mm.scale[4] == 1.0f &&
-				  mm.shift[4] == (norm == AE_NORM_NONE ? 0.0f : 2.5f),
+				  mm.shift[4] == (norm == AE_SCALING_NONE ? 0.0f : 2.5f),
 				  "scaling_from_moments %s full=%d: constant feature shift %g scale %g",
-				  ae_normalize_name((ae_normalize) norm), full, mm.shift[4], mm.scale[4]);
-			if (norm == AE_NORM_STANDARD)
+				  ae_scaling_name((ae_scaling) norm), full, mm.shift[4], mm.scale[4]);
+			if (norm == AE_SCALING_STANDARD)
 			{
 				/* and against the naive population standard deviation */
 				naive_stats s = naive_compute(x, d, 0, n);

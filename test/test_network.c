@@ -105,7 +105,7 @@ test_model_structure(void)
 	static const int hidden[] = {5, 4};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(7, 3, 2, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(7, 3, 2, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	ae_model	m;
 	ae_status	st;
 	static const int want_dims[] = {7, 5, 4, 3, 4, 5, 7};
@@ -181,7 +181,7 @@ test_init_weights(void)
 	static const int hidden[] = {16};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(20, 4, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(20, 4, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	ae_model	a,
 				b,
 				c;
@@ -241,7 +241,7 @@ netgrad_case(ae_activation act, ae_activation out_act, int B, double wd,
 	static const int hidden[] = {5, 4};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(7, 3, 2, hidden, act, out_act, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(7, 3, 2, hidden, act, out_act, AE_SCALING_STANDARD);
 	ae_model	m;
 	ae_rng		r;
 	size_t		n,
@@ -378,7 +378,7 @@ test_loss_terms(void)
 	static const int hidden[] = {5, 4};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(7, 3, 2, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(7, 3, 2, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	ae_model	m;
 	ae_rng		r;
 	const int	B = 4;
@@ -508,7 +508,7 @@ test_forward(void)
 	static const int hidden[] = {6, 5};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(9, 2, 2, hidden, AE_ACT_ELU, AE_ACT_SIGMOID, AE_NORM_MINMAX);
+	ae_arch		arch = tu_arch(9, 2, 2, hidden, AE_ACT_ELU, AE_ACT_SIGMOID, AE_SCALING_MINMAX);
 	ae_model	m;
 	ae_rng		r;
 	const int	B = 5;
@@ -587,7 +587,7 @@ test_mse(void)
 	static const int hidden[] = {6};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(5, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(5, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	ae_model	m;
 	ae_rng		r;
 	tu_rows		d = tu_rows_new(37, 5);

@@ -253,38 +253,45 @@ test_rng(void)
 	CHECK(one_ok, "rng: below(1) == 0");
 }
 
+/* The choices of an option row, by name. */
+static const ae_choice *
+choices_of(const char *option)
+{
+	return ae_option_find(option, AE_OPT_TRAIN | AE_OPT_FIT)->choices;
+}
+
 /* Enum names parse back, unknown names give -1, every status has a message. */
 static void
 test_names(void)
 {
+	const ae_choice *act = choices_of("activation"),
+			   *scl = choices_of("scaling"),
+			   *opt = choices_of("optimizer"),
+			   *noi = choices_of("noise");
 	int			ok = 1;
 
 	for (int a = 0; a < AE_ACT_COUNT; a++)
-		if (!ae_activation_name((ae_activation) a) ||
-			ae_activation_parse(ae_activation_name((ae_activation) a)) != a)
+		if (ae_choice_parse(act, ae_activation_name((ae_activation) a)) != a)
 			ok = 0;
-	for (int a = 0; a < AE_NORM_COUNT; a++)
-		if (!ae_normalize_name((ae_normalize) a) ||
-			ae_normalize_parse(ae_normalize_name((ae_normalize) a)) != a)
+	for (int a = 0; a < AE_SCALING_COUNT; a++)
+		if (ae_choice_parse(scl, ae_scaling_name((ae_scaling) a)) != a)
 			ok = 0;
 	for (int a = 0; a < AE_OPT_COUNT; a++)
-		if (!ae_optimizer_name((ae_optimizer) a) ||
-			ae_optimizer_parse(ae_optimizer_name((ae_optimizer) a)) != a)
+		if (ae_choice_parse(opt, ae_optimizer_name((ae_optimizer) a)) != a)
 			ok = 0;
 	for (int a = 0; a < AE_NOISE_COUNT; a++)
-		if (!ae_noise_name((ae_noise) a) ||
-			ae_noise_parse(ae_noise_name((ae_noise) a)) != a)
+		if (ae_choice_parse(noi, ae_noise_name((ae_noise) a)) != a)
 			ok = 0;
 	CHECK(ok, "names: every enum name parses back to its value");
-	CHECK(ae_activation_parse("bogus") == -1 && ae_normalize_parse("") == -1 &&
-		  ae_optimizer_parse("adamw") == -1 && ae_noise_parse("none ") == -1,
+	CHECK(ae_choice_parse(act, "bogus") == -1 && ae_choice_parse(scl, "") == -1 &&
+		  ae_choice_parse(opt, "adamw") == -1 && ae_choice_parse(noi, "none ") == -1,
 		  "names: unknown names parse to -1");
-	CHECK(ae_activation_parse("relu") == AE_ACT_RELU && ae_activation_parse("sigmoid") == AE_ACT_SIGMOID &&
-		  ae_optimizer_parse("adam") == AE_OPT_ADAM && ae_optimizer_parse("sgd") == AE_OPT_SGD &&
-		  ae_normalize_parse("standard") == AE_NORM_STANDARD && ae_normalize_parse("minmax") == AE_NORM_MINMAX,
+	CHECK(ae_choice_parse(act, "relu") == AE_ACT_RELU && ae_choice_parse(act, "sigmoid") == AE_ACT_SIGMOID &&
+		  ae_choice_parse(opt, "adam") == AE_OPT_ADAM && ae_choice_parse(opt, "sgd") == AE_OPT_SGD &&
+		  ae_choice_parse(scl, "standard") == AE_SCALING_STANDARD && ae_choice_parse(scl, "minmax") == AE_SCALING_MINMAX,
 		  "names: the documented spellings parse");
 	ok = 1;
-	for (int s = AE_OK; s <= AE_EFORMAT; s++)
+	for (int s = AE_OK; s <= AE_ELIMIT; s++)
 		if (!ae_status_message((ae_status) s) || !ae_status_message((ae_status) s)[0])
 			ok = 0;
 	CHECK(ok, "names: every status has a message");

@@ -209,7 +209,7 @@ mean_recon_error(const ae_model *m, const tu_rows *t)
  * linear autoencoder trained by ae_train.
  */
 static void
-pca_case(int d, int k, ae_normalize norm, double offset, uint64_t seed, int compare_ae)
+pca_case(int d, int k, ae_scaling norm, double offset, uint64_t seed, int compare_ae)
 {
 	const size_t n = 2000;
 	tu_rows		t = pca_data(n, d, offset, seed, seed + 1);
@@ -229,7 +229,7 @@ pca_case(int d, int k, ae_normalize norm, double offset, uint64_t seed, int comp
 	char		lab[64];
 	const float *V;
 
-	snprintf(lab, sizeof(lab), "pca d=%d k=%d %s%s", d, k, ae_normalize_name(norm),
+	snprintf(lab, sizeof(lab), "pca d=%d k=%d %s%s", d, k, ae_scaling_name(norm),
 			 offset != 0.0 ? " offset" : "");
 	explained[k] = -12345.0;	/* sentinel: only k values are written */
 	tu_mom_feed(&mb.m, t.data, 0, n, 128);
@@ -410,7 +410,7 @@ pca_case(int d, int k, ae_normalize norm, double offset, uint64_t seed, int comp
 			/* both in PCA's scaled units (the scalings agree to float rounding) */
 			e_pca = mean_recon_error(&m, &test);
 			e_ae = mean_recon_error(&ae, &test);
-			if (norm != AE_NORM_NONE)
+			if (norm != AE_SCALING_NONE)
 			{
 				/* ae's own scaled units differ from PCA's by float rounding only */
 				double		e = 0.0;
@@ -452,7 +452,7 @@ pca_full_rank(void)
 	tu_rows		t = pca_data(500, d, 0.0, 91, 92);
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(d, d, 0, NULL, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(d, d, 0, NULL, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	ae_model	m;
 	tu_mom_buf	mb = tu_mom_new(d, 1);
 	double		explained[6],
@@ -500,10 +500,10 @@ pca_rejects(void)
 		const char *what;
 		ae_arch		arch;
 	}			bad[] = {
-		{"hidden layer", tu_arch(d, 3, 1, hidden, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_NORM_NONE)},
-		{"tanh activation", tu_arch(d, 3, 0, NULL, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_NONE)},
-		{"relu activation", tu_arch(d, 3, 0, NULL, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_STANDARD)},
-		{"sigmoid output", tu_arch(d, 3, 0, NULL, AE_ACT_LINEAR, AE_ACT_SIGMOID, AE_NORM_MINMAX)},
+		{"hidden layer", tu_arch(d, 3, 1, hidden, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_SCALING_NONE)},
+		{"tanh activation", tu_arch(d, 3, 0, NULL, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_NONE)},
+		{"relu activation", tu_arch(d, 3, 0, NULL, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_STANDARD)},
+		{"sigmoid output", tu_arch(d, 3, 0, NULL, AE_ACT_LINEAR, AE_ACT_SIGMOID, AE_SCALING_MINMAX)},
 	};
 
 	tu_mom_feed(&mb.m, t.data, 0, t.n, 64);
@@ -523,7 +523,7 @@ pca_rejects(void)
 		ae_model_destroy(&m);
 	}
 	{
-		ae_arch		arch = tu_arch(d, 3, 0, NULL, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_NORM_NONE);
+		ae_arch		arch = tu_arch(d, 3, 0, NULL, AE_ACT_LINEAR, AE_ACT_LINEAR, AE_SCALING_NONE);
 		ae_model	m;
 		tu_alloc_ctx fctx;
 		ae_allocator fail = tu_allocator(&fctx, 0);
@@ -549,16 +549,16 @@ pca_rejects(void)
 static void
 test_pca(void)
 {
-	pca_case(10, 3, AE_NORM_NONE, 0.0, 101, 1);
-	pca_case(10, 3, AE_NORM_STANDARD, 0.0, 102, 1);
-	pca_case(16, 3, AE_NORM_NONE, 0.0, 103, 1);
-	pca_case(20, 3, AE_NORM_STANDARD, 0.0, 104, 1);
-	pca_case(20, 3, AE_NORM_NONE, 0.0, 105, 1);
-	pca_case(12, 1, AE_NORM_MINMAX, 0.0, 106, 0);
-	pca_case(15, 5, AE_NORM_STANDARD, 0.0, 107, 0);
+	pca_case(10, 3, AE_SCALING_NONE, 0.0, 101, 1);
+	pca_case(10, 3, AE_SCALING_STANDARD, 0.0, 102, 1);
+	pca_case(16, 3, AE_SCALING_NONE, 0.0, 103, 1);
+	pca_case(20, 3, AE_SCALING_STANDARD, 0.0, 104, 1);
+	pca_case(20, 3, AE_SCALING_NONE, 0.0, 105, 1);
+	pca_case(12, 1, AE_SCALING_MINMAX, 0.0, 106, 0);
+	pca_case(15, 5, AE_SCALING_STANDARD, 0.0, 107, 0);
 	/* a common offset of 1000: exact moments keep the covariance accurate */
-	pca_case(10, 3, AE_NORM_NONE, 1000.0, 108, 0);
-	pca_case(10, 3, AE_NORM_STANDARD, 1000.0, 109, 0);
+	pca_case(10, 3, AE_SCALING_NONE, 1000.0, 108, 0);
+	pca_case(10, 3, AE_SCALING_STANDARD, 1000.0, 109, 0);
 	pca_full_rank();
 	pca_rejects();
 }

@@ -66,9 +66,9 @@ test_scaling(void)
 		sd[j] = sqrt(sd[j] / n);
 	}
 
-	for (int norm = 0; norm < AE_NORM_COUNT; norm++)
+	for (int norm = 0; norm < AE_SCALING_COUNT; norm++)
 	{
-		ae_arch		arch = tu_arch(d, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, (ae_normalize) norm);
+		ae_arch		arch = tu_arch(d, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, (ae_scaling) norm);
 		ae_model	m;
 		int			ok_shift = 1,
 					ok_scale = 1,
@@ -91,12 +91,12 @@ test_scaling(void)
 						wc;
 			float		row[4];
 
-			if (norm == AE_NORM_STANDARD)
+			if (norm == AE_SCALING_STANDARD)
 			{
 				ws = mean[j];
 				wc = sd[j] > 0 ? sd[j] : 1.0;
 			}
-			else if (norm == AE_NORM_MINMAX)
+			else if (norm == AE_SCALING_MINMAX)
 			{
 				ws = mn[j];
 				wc = mx[j] > mn[j] ? mx[j] - mn[j] : 1.0;
@@ -118,12 +118,12 @@ test_scaling(void)
 			if (!tu_close(row[j], ((double) data.rows[3][j] - m.shift[j]) / m.scale[j], 1e-5, 1e-6))
 				ok_apply = 0;
 		}
-		CHECK(ok_shift, "scaling[%s]: shift (%g %g %g %g)", ae_normalize_name((ae_normalize) norm),
+		CHECK(ok_shift, "scaling[%s]: shift (%g %g %g %g)", ae_scaling_name((ae_scaling) norm),
 			  m.shift[0], m.shift[1], m.shift[2], m.shift[3]);
 		CHECK(ok_scale, "scaling[%s]: scale, constant feature keeps 1 (%g %g %g %g)",
-			  ae_normalize_name((ae_normalize) norm), m.scale[0], m.scale[1], m.scale[2], m.scale[3]);
-		CHECK(ok_range, "scaling[%s]: lo/hi are the training min/max", ae_normalize_name((ae_normalize) norm));
-		CHECK(ok_apply, "scaling[%s]: apply is (x - shift) / scale", ae_normalize_name((ae_normalize) norm));
+			  ae_scaling_name((ae_scaling) norm), m.scale[0], m.scale[1], m.scale[2], m.scale[3]);
+		CHECK(ok_range, "scaling[%s]: lo/hi are the training min/max", ae_scaling_name((ae_scaling) norm));
+		CHECK(ok_apply, "scaling[%s]: apply is (x - shift) / scale", ae_scaling_name((ae_scaling) norm));
 		ae_model_destroy(&m);
 	}
 	tu_rows_free(&data);
@@ -138,7 +138,7 @@ static void
 test_arch_check(void)
 {
 	static const int hidden[] = {8, 4};
-	ae_arch		ok = tu_arch(10, 3, 2, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		ok = tu_arch(10, 3, 2, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	ae_arch		a;
 	char		err[256];
 	struct
@@ -172,7 +172,7 @@ test_arch_check(void)
 	BAD("activation out of range", activation, AE_ACT_COUNT);
 	BAD("output activation relu", output_activation, AE_ACT_RELU);
 	BAD("output activation out of range", output_activation, AE_ACT_COUNT);
-	BAD("normalize out of range", normalize, AE_NORM_COUNT);
+	BAD("scaling out of range", scaling, AE_SCALING_COUNT);
 #undef BAD
 	for (int i = 0; i < nb; i++)
 	{
@@ -188,7 +188,7 @@ test_arch_check(void)
 	}
 	CHECK(all, "arch_check: %d invalid architectures rejected with AE_EINVAL and a message", nb);
 	/* params limit: 65535 x 65535 x 2 layers > AE_MAX_PARAMS */
-	a = tu_arch(AE_MAX_DIM, 1, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_NORM_NONE);
+	a = tu_arch(AE_MAX_DIM, 1, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_NONE);
 	a.hidden[0] = AE_MAX_UNITS;
 	{
 		tu_alloc_ctx ctx;
@@ -210,25 +210,25 @@ test_arch_check(void)
 }
 
 /*
- * ae_train_check: valid configurations accepted, each invalid setting
- * rejected with a message.
+ * ae_train_config_check: valid configurations accepted, each invalid
+ * setting (by the option table's ranges) rejected with a message.
  */
 static void
 test_train_check(void)
 {
 	ae_train_config ok = tu_config(),
 				c;
-	char		err[256];
+	ae_error	e;
 	struct
 	{
 		const char *what;
 		ae_train_config cfg;
-	}			bad[24];
+	}			bad[32];
 	int			nb = 0,
 				all = 1;
 
-	memset(err, 0, sizeof(err));
-	CHECK(ae_train_check(&ok, err, sizeof(err)) == AE_OK, "train_check: defaults accepted (%s)", err);
+	ae_error_clear(&e);
+	CHECK(ae_train_config_check(&ok, &e) == AE_OK, "train_check: defaults accepted (%s)", e.message);
 	c = ok;
 	c.validation_fraction = 0.0;
 	c.patience = 0;
@@ -237,7 +237,7 @@ test_train_check(void)
 	c.optimizer = AE_OPT_SGD;
 	c.weight_decay = 1e-3;
 	c.sparsity = 1e-3;
-	CHECK(ae_train_check(&c, err, sizeof(err)) == AE_OK, "train_check: other valid settings accepted");
+	CHECK(ae_train_config_check(&c, &e) == AE_OK, "train_check: other valid settings accepted");
 
 #define BAD(desc, field, val) do { c = ok; c.field = (val); bad[nb].what = (desc); bad[nb].cfg = c; nb++; } while (0)
 	BAD("epochs 0", epochs, 0);
@@ -248,6 +248,10 @@ test_train_check(void)
 	BAD("learning_rate < 0", learning_rate, -1e-3);
 	BAD("learning_rate NaN", learning_rate, NAN);
 	BAD("learning_rate inf", learning_rate, INFINITY);
+	BAD("learning_rate 0", learning_rate, 0.0);
+	BAD("learning_rate 1e300", learning_rate, 1e300);
+	BAD("weight_decay 1e300", weight_decay, 1e300);
+	BAD("sparsity 1e300", sparsity, 1e300);
 	BAD("validation_fraction 1", validation_fraction, 1.0);
 	BAD("validation_fraction 1.5", validation_fraction, 1.5);
 	BAD("validation_fraction < 0", validation_fraction, -0.1);
@@ -274,9 +278,9 @@ test_train_check(void)
 	{
 		ae_status	st;
 
-		memset(err, 0, sizeof(err));
-		st = ae_train_check(&bad[i].cfg, err, sizeof(err));
-		if (st != AE_EINVAL || err[0] == '\0')
+		ae_error_clear(&e);
+		st = ae_train_config_check(&bad[i].cfg, &e);
+		if (st != AE_EINVAL || e.message[0] == '\0')
 		{
 			all = 0;
 			printf("#   train_check accepted or gave no message: %s (status %d)\n", bad[i].what, (int) st);
@@ -405,7 +409,7 @@ test_train(void)
 	static const int hidden[] = {8};
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
-	ae_arch		arch = tu_arch(6, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_STANDARD);
+	ae_arch		arch = tu_arch(6, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 	tu_rows		data = lowrank_data(240, 6, 0.05, 17);
 	ae_train_config cfg = tu_config();
 	ae_model	a,
@@ -549,15 +553,15 @@ test_train(void)
 
 		for (size_t i = 0; i < big.n * 6; i++)
 			big.data[i] *= 1000.0f;
-		an.normalize = AE_NORM_NONE;
+		an.scaling = AE_SCALING_NONE;
 		cfg = tu_config();
 		cfg.optimizer = AE_OPT_SGD;
-		cfg.learning_rate = 1e6;
+		cfg.learning_rate = 10.0;
 		cfg.epochs = 5;
 		cfg.batch_size = 20;
 		cfg.patience = 0;
 		st = train_fresh(&a, &an, &big, &cfg, &al, &ra, &ca);
-		CHECK(st == AE_EDIVERGED, "train: lr 1e6 sgd on large unnormalized data gives AE_EDIVERGED (%d)", (int) st);
+		CHECK(st == AE_EDIVERGED, "train: lr 10 sgd on large unscaled data gives AE_EDIVERGED (%d)", (int) st);
 		free_result(&al, &ra);
 		ae_model_destroy(&a);
 		tu_rows_free(&big);
@@ -566,7 +570,7 @@ test_train(void)
 	/* early stopping on noise */
 	{
 		static const int h16[] = {16};
-		ae_arch		an = tu_arch(8, 1, 1, h16, AE_ACT_TANH, AE_ACT_LINEAR, AE_NORM_STANDARD);
+		ae_arch		an = tu_arch(8, 1, 1, h16, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_STANDARD);
 		tu_rows		noise = tu_rows_new(60, 8);
 		ae_rng		r;
 
@@ -620,13 +624,13 @@ test_train(void)
 			double		wd;
 			double		sp;
 			ae_optimizer opt;
-			ae_normalize norm;
+			ae_scaling norm;
 			ae_activation out;
 		}			opts[] = {
-			{"gaussian noise", AE_NOISE_GAUSSIAN, 0.1, 0, 0, AE_OPT_ADAM, AE_NORM_STANDARD, AE_ACT_LINEAR},
-			{"masking noise", AE_NOISE_MASKING, 0.2, 0, 0, AE_OPT_ADAM, AE_NORM_STANDARD, AE_ACT_LINEAR},
-			{"weight decay + sparsity", AE_NOISE_NONE, 0, 1e-3, 1e-2, AE_OPT_ADAM, AE_NORM_STANDARD, AE_ACT_LINEAR},
-			{"sgd minmax sigmoid", AE_NOISE_NONE, 0, 0, 0, AE_OPT_SGD, AE_NORM_MINMAX, AE_ACT_SIGMOID},
+			{"gaussian noise", AE_NOISE_GAUSSIAN, 0.1, 0, 0, AE_OPT_ADAM, AE_SCALING_STANDARD, AE_ACT_LINEAR},
+			{"masking noise", AE_NOISE_MASKING, 0.2, 0, 0, AE_OPT_ADAM, AE_SCALING_STANDARD, AE_ACT_LINEAR},
+			{"weight decay + sparsity", AE_NOISE_NONE, 0, 1e-3, 1e-2, AE_OPT_ADAM, AE_SCALING_STANDARD, AE_ACT_LINEAR},
+			{"sgd minmax sigmoid", AE_NOISE_NONE, 0, 0, 0, AE_OPT_SGD, AE_SCALING_MINMAX, AE_ACT_SIGMOID},
 		};
 
 		for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -635,7 +639,7 @@ test_train(void)
 			ae_status	s1,
 						s2;
 
-			ao.normalize = opts[i].norm;
+			ao.scaling = opts[i].norm;
 			ao.output_activation = opts[i].out;
 			cfg = tu_config();
 			cfg.epochs = 4;

@@ -15,6 +15,8 @@
 #define TEST_UTIL_H
 
 #include "ae_core.h"
+#include "ae_options.h"
+#include "ae_ref.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -292,7 +294,7 @@ tu_act_name(ae_activation act)
 /* A zeroed architecture with the given shape. */
 static inline ae_arch
 tu_arch(int n_input, int latent, int n_hidden, const int *hidden,
-		ae_activation act, ae_activation out_act, ae_normalize norm)
+		ae_activation act, ae_activation out_act, ae_scaling norm)
 {
 	ae_arch		a;
 
@@ -304,30 +306,19 @@ tu_arch(int n_input, int latent, int n_hidden, const int *hidden,
 		a.hidden[i] = hidden[i];
 	a.activation = act;
 	a.output_activation = out_act;
-	a.normalize = norm;
+	a.scaling = norm;
 	return a;
 }
 
-/* A sensible baseline training configuration. */
+/* The default training configuration (the option table's), no noise level. */
 static inline ae_train_config
 tu_config(void)
 {
-	ae_train_config c;
+	ae_options	o;
 
-	memset(&c, 0, sizeof(c));
-	c.epochs = AE_DEFAULT_EPOCHS;
-	c.batch_size = AE_DEFAULT_BATCH;
-	c.learning_rate = AE_DEFAULT_LR;
-	c.optimizer = AE_OPT_ADAM;
-	c.weight_decay = 0.0;
-	c.sparsity = 0.0;
-	c.noise = AE_NOISE_NONE;
-	c.noise_level = 0.0;
-	c.validation_fraction = AE_DEFAULT_VALFRAC;
-	c.patience = AE_DEFAULT_PATIENCE;
-	c.seed = AE_DEFAULT_SEED;
-	c.warm_start = 0;
-	return c;
+	ae_options_default(&o);
+	o.cfg.noise_level = 0.0;
+	return o.cfg;
 }
 
 /* Rows as an array of pointers into one contiguous (n, d) float block. */

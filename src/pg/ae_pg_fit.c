@@ -62,7 +62,7 @@ typedef struct FitState
 	uint64		kept;			/* rows in the reservoir */
 	uint64		moments_n;		/* rows folded into the moments */
 	ae_rng		rng;
-	AeOptions	opts;
+	ae_options	opts;
 } FitState;
 
 #define FIT_HEADER		MAXALIGN(sizeof(FitState))
@@ -118,8 +118,6 @@ state_attach(FitState *s, ae_moments *m)
 static void
 state_check(const FitState *s, Size len)
 {
-	char		why[256];
-
 	if (len < FIT_HEADER || s->magic != FIT_MAGIC || s->version != FIT_VERSION ||
 		s->d < 0 || s->d > AE_MAX_DIM || s->cap < 0 || s->max_rows < 1 ||
 		s->cap > s->max_rows || s->pending < 0 || s->pending >= FIT_BLOCK ||
@@ -127,10 +125,10 @@ state_check(const FitState *s, Size len)
 		(s->full != 0 && s->full != 1) ||
 		(s->d > 0 && len != state_size(s, s->cap)) ||
 		(s->d == 0 && len != FIT_HEADER) ||
-		ae_train_check(&s->opts.cfg, why, sizeof(why)) != AE_OK ||
+		ae_train_config_check(&s->opts.cfg, NULL) != AE_OK ||
 		(unsigned) s->opts.arch.activation >= AE_ACT_COUNT ||
 		(unsigned) s->opts.arch.output_activation >= AE_ACT_COUNT ||
-		(unsigned) s->opts.arch.normalize >= AE_NORM_COUNT ||
+		(unsigned) s->opts.arch.scaling >= AE_SCALING_COUNT ||
 		s->opts.arch.n_hidden < 0 || s->opts.arch.n_hidden > AE_MAX_HIDDEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -139,7 +137,7 @@ state_check(const FitState *s, Size len)
 
 /* A new state with no rows, in the current memory context. */
 static FitState *
-state_new(const AeOptions *o)
+state_new(const ae_options *o)
 {
 	FitState   *s = palloc0(FIT_HEADER);
 
@@ -148,7 +146,7 @@ state_new(const AeOptions *o)
 	s->version = FIT_VERSION;
 	s->full = o->solver == AE_SOLVER_EXACT;
 	s->opts = *o;
-	s->max_rows = o->max_rows;	/* fixed once d is known */
+	s->max_rows = (int32) o->max_rows;	/* fixed once d is known */
 	if (s->max_rows < 1)
 		s->max_rows = 1;
 	ae_rng_seed(&s->rng, o->cfg.seed ^ UINT64_C(0x464954));
@@ -184,21 +182,23 @@ state_start(FitState *s, int d)
 {
 	FitState   *n;
 	ae_moments	m;
+	ae_error	err;
 	int32		bound = (int32) Min((Size) PG_INT32_MAX,
 									FIT_MAX_SAMPLE / ((Size) d * sizeof(float)));
 
-	ae_options_check_dims(&s->opts, d);
+	if (ae_options_resolve(&s->opts, d, &err) != AE_OK)
+		ae_pg_raise(&err);
 	if (s->opts.max_rows == 0)
 		s->max_rows = Min(ae_max_training_rows, Max(bound, 1));
 	else if (s->opts.max_rows > bound && !s->full)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("max_rows %d is too large for rows of %d dimensions",
-						s->opts.max_rows, d),
+				 errmsg("max_rows %lld is too large for rows of %d dimensions",
+						(long long) s->opts.max_rows, d),
 				 errhint("The sample of autoencoder.fit holds at most %d such rows.",
 						 bound)));
 	else
-		s->max_rows = s->opts.max_rows;
+		s->max_rows = (int32) s->opts.max_rows;
 	s->d = d;
 	n = state_resize(s, 0);
 	if (!n->full)
@@ -246,12 +246,14 @@ fit_accum(FunctionCallInfo fcinfo)
 				 errmsg("fit_accum must be called as part of an aggregate")));
 	if (PG_ARGISNULL(0))
 	{
-		AeOptions	o;
+		ae_options	o;
+		ae_error	err;
 
-		ae_options_init(&o);
+		ae_options_default(&o);
 		if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
-			ae_options_from_jsonb(&o, PG_GETARG_JSONB_P(2));
-		ae_options_finish(&o);
+			ae_options_from_jsonb(&o, PG_GETARG_DATUM(2));
+		if (ae_options_check(&o, &err) != AE_OK)
+			ae_pg_raise(&err);
 		s = state_new(&o);
 	}
 	else
@@ -411,10 +413,11 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	MemoryContext cxt,
 				old;
 	ae_moments	m;
-	AeRowCounts counts;
 	float	  **rows = NULL;
-	AeBuildRequest req;
-	AeBuildResult built;
+	ae_build_input in;
+	ae_build_output out;
+	ae_allocator alloc;
+	ae_error	err;
 	struct varlena *result;
 
 	if (PG_ARGISNULL(0))
@@ -427,6 +430,7 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "autoencoder fit",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
+	ae_pg_allocator(&alloc, cxt);
 
 	/* the state is read-only here: fold the pending rows into a copy */
 	{
@@ -439,9 +443,10 @@ ae_fit_final(PG_FUNCTION_ARGS)
 		if (s->pending > 0)
 			ae_moments_add(&m, state_pending(s), s->pending, work);
 	}
-	counts.read = s->read;
-	counts.skipped = s->skipped;
-	counts.kept = s->full ? s->read : s->kept;
+	memset(&in, 0, sizeof(in));
+	in.counts.read = s->read;
+	in.counts.skipped = s->skipped;
+	in.counts.kept = s->full ? s->read : s->kept;
 	if (!s->full)
 	{
 		/* training scales rows in place: give it a copy of the sample */
@@ -452,17 +457,17 @@ ae_fit_final(PG_FUNCTION_ARGS)
 		for (uint64 i = 0; i < s->kept; i++)
 			rows[i] = data + i * s->d;
 	}
-	memset(&req, 0, sizeof(req));
-	req.opts = &s->opts;
-	req.rows = rows;
-	req.counts = &counts;
-	req.moments = &m;
-	req.anomaly_quantile = AE_DEFAULT_ANOMALY_QUANTILE;
-	req.cxt = cxt;
-	ae_build_model(&req, &built);
+	in.opts = &s->opts;
+	in.rows = rows;
+	in.moments = &m;
+	in.where = AE_OPT_FIT;
+	in.threads = ae_threads;
+	ae_pg_callbacks(&in.cb, &s->opts);
+	if (ae_build(&in, &alloc, &out, &err) != AE_OK)
+		ae_pg_raise(&err);
+	ae_pg_notice_built(&s->opts, &out);
 	MemoryContextSwitchTo(old);
-	result = palloc_extended(VARSIZE(built.model), MCXT_ALLOC_HUGE);
-	memcpy(result, built.model, VARSIZE(built.model));
+	result = ae_model_varlena(&out.model);
 	MemoryContextDelete(cxt);
 	PG_RETURN_POINTER(result);
 }

@@ -103,9 +103,9 @@ ae_arch_check(const ae_arch *arch, char *err, size_t errlen)
 		SET_ERR("output activation must be linear or sigmoid");
 		return AE_EINVAL;
 	}
-	if ((unsigned) arch->normalize >= AE_NORM_COUNT)
+	if ((unsigned) arch->scaling >= AE_SCALING_COUNT)
 	{
-		SET_ERR("unknown normalization %d", (int) arch->normalize);
+		SET_ERR("unknown normalization %d", (int) arch->scaling);
 		return AE_EINVAL;
 	}
 	return AE_OK;
@@ -175,19 +175,39 @@ ae_model_destroy(ae_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Copy src's parameters and scaling into dst (same architecture). */
+void
+ae_model_copy_values(ae_model *dst, const ae_model *src)
+{
+	size_t		d = (size_t) src->arch.n_input;
+
+	memcpy(dst->params, src->params, sizeof(float) * src->n_params);
+	memcpy(dst->shift, src->shift, sizeof(float) * d);
+	memcpy(dst->scale, src->scale, sizeof(float) * d);
+	memcpy(dst->lo, src->lo, sizeof(float) * d);
+	memcpy(dst->hi, src->hi, sizeof(float) * d);
+}
+
+/* A copy of src (its own allocation) carrying the metadata given. */
+ae_status
+ae_model_with_meta(ae_model *dst, const ae_model *src, const char *meta,
+				   size_t meta_len, const ae_allocator *alloc)
+{
+	ae_status	st = ae_model_create(dst, &src->arch, meta_len, alloc);
+
+	if (st != AE_OK)
+		return st;
+	ae_model_copy_values(dst, src);
+	if (meta_len)
+		memcpy(dst->meta, meta, meta_len);
+	return AE_OK;
+}
+
 /* Deep copy of src into dst (with its own allocation). */
 ae_status
 ae_model_copy(ae_model *dst, const ae_model *src, const ae_allocator *alloc)
 {
-	ae_status	st = ae_model_create(dst, &src->arch, src->meta_len, alloc);
-
-	if (st != AE_OK)
-		return st;
-	memcpy(dst->params, src->params, sizeof(float) * src->n_params);
-	memcpy(dst->shift, src->shift, sizeof(float) * 4 * src->arch.n_input);
-	if (src->meta_len)
-		memcpy(dst->meta, src->meta, src->meta_len);
-	return AE_OK;
+	return ae_model_with_meta(dst, src, src->meta, src->meta_len, alloc);
 }
 
 /*

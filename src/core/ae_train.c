@@ -19,87 +19,10 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_core.h"
+#include "ae_options.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-#define SET_ERR(...) \
-	do { if (err && errlen > 0) snprintf(err, errlen, __VA_ARGS__); } while (0)
-
-/* Seconds on a monotonic clock. */
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Validate a training configuration; message in err. */
-ae_status
-ae_train_check(const ae_train_config *cfg, char *err, size_t errlen)
-{
-	if (cfg->epochs < 1 || cfg->epochs > AE_MAX_EPOCHS)
-	{
-		SET_ERR("epochs must be between 1 and %d, not %d",
-				AE_MAX_EPOCHS, cfg->epochs);
-		return AE_EINVAL;
-	}
-	if (cfg->batch_size < 1 || cfg->batch_size > AE_MAX_BATCH)
-	{
-		SET_ERR("batch_size must be between 1 and %d, not %d",
-				AE_MAX_BATCH, cfg->batch_size);
-		return AE_EINVAL;
-	}
-	if (!(cfg->learning_rate > 0.0) || !isfinite(cfg->learning_rate))
-	{
-		SET_ERR("learning_rate must be a positive finite number");
-		return AE_EINVAL;
-	}
-	if ((unsigned) cfg->optimizer >= AE_OPT_COUNT)
-	{
-		SET_ERR("unknown optimizer");
-		return AE_EINVAL;
-	}
-	if (!(cfg->weight_decay >= 0.0) || !isfinite(cfg->weight_decay))
-	{
-		SET_ERR("weight_decay must be zero or a positive finite number");
-		return AE_EINVAL;
-	}
-	if (!(cfg->sparsity >= 0.0) || !isfinite(cfg->sparsity))
-	{
-		SET_ERR("sparsity must be zero or a positive finite number");
-		return AE_EINVAL;
-	}
-	if ((unsigned) cfg->noise >= AE_NOISE_COUNT)
-	{
-		SET_ERR("unknown noise");
-		return AE_EINVAL;
-	}
-	if (!(cfg->noise_level >= 0.0) || !isfinite(cfg->noise_level) ||
-		(cfg->noise == AE_NOISE_MASKING && cfg->noise_level >= 1.0))
-	{
-		SET_ERR("noise_level must be zero or positive%s, not %g",
-				cfg->noise == AE_NOISE_MASKING ? " and below 1 for masking" : "",
-				cfg->noise_level);
-		return AE_EINVAL;
-	}
-	if (!(cfg->validation_fraction >= 0.0 && cfg->validation_fraction < 1.0))
-	{
-		SET_ERR("validation_fraction must be at least 0 and below 1, not %g",
-				cfg->validation_fraction);
-		return AE_EINVAL;
-	}
-	if (cfg->patience < 0)
-	{
-		SET_ERR("patience must be zero or positive, not %d", cfg->patience);
-		return AE_EINVAL;
-	}
-	return AE_OK;
-}
 
 /* Corrupt a batch (normalized units) into out for denoising training. */
 static void
@@ -176,14 +99,14 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 	void	   *block;
 	ae_rng		rng;
 	ae_optim	opt;
-	double		t_start = now_seconds();
+	double		t_start = ae_seconds();
 	double		best_val = INFINITY;
 	int			wait = 0;
 	int			use_best;
 	ae_status	st = AE_OK;
 
 	memset(res, 0, sizeof(*res));
-	if (ae_train_check(cfg, NULL, 0) != AE_OK || n_rows == 0)
+	if (ae_train_config_check(cfg, NULL) != AE_OK || n_rows == 0)
 		return AE_EINVAL;
 	if ((size_t) B > n_rows)
 		B = (int) n_rows;
@@ -232,7 +155,7 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 			ae_scaling_fit(m, rows, n_rows, (double *) work);
 		ae_model_init_weights(m, &rng);
 	}
-	if (m->arch.normalize != AE_NORM_NONE)	/* 'none' is the identity */
+	if (m->arch.scaling != AE_SCALING_NONE)	/* 'none' is the identity */
 		for (size_t r = 0; r < n_rows; r++)
 			ae_scaling_apply(m, rows[r]);
 	for (int i = 0; i < d; i++)
@@ -246,7 +169,7 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 
 	for (int epoch = 1; epoch <= cfg->epochs; epoch++)
 	{
-		double		t_epoch = now_seconds();
+		double		t_epoch = ae_seconds();
 		double		sq = 0.0;
 		ae_epoch_stats *s = &res->curve[epoch - 1];
 
@@ -284,7 +207,7 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 		s->train_loss = sq / (double) n_train;
 		s->validation_loss = n_val ? ae_mse(m, rows, idx, n_val, B, work) : NAN;
 		s->learning_rate = cfg->learning_rate;
-		s->seconds = now_seconds() - t_epoch;
+		s->seconds = ae_seconds() - t_epoch;
 		res->epochs_run = epoch;
 		if (n_val && !isfinite(s->validation_loss))
 		{
@@ -321,7 +244,7 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 	res->final_validation_loss = res->curve[res->best_epoch - 1].validation_loss;
 
 done:
-	res->seconds = now_seconds() - t_start;
+	res->seconds = ae_seconds() - t_start;
 	alloc->release(alloc->ctx, block);
 	if (st != AE_OK)
 	{

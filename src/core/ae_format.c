@@ -13,7 +13,7 @@
  *   20      4           latent
  *   24      4           n_hidden (k)
  *   28      4k          hidden units, encoder order
- *   +       4           activation, output activation, normalize, 0 (bytes)
+ *   +       4           activation, output activation, scaling, 0 (bytes)
  *   +       8           parameter count (checked against the sizes)
  *   +       4           metadata length
  *   +       16 n_input  shift, scale, lo, hi (float32)
@@ -24,11 +24,12 @@
  * ae_model_parse reads nothing before checking it lies inside the buffer,
  * rejects any length but the exact one, a wrong checksum, out-of-range
  * sizes or enums, non-finite floats, non-positive scales, and a scaling
- * other than the identity for normalize 'none'.
+ * other than the identity for scaling 'none'.
  *
  *-------------------------------------------------------------------------
  */
 #include "ae_core.h"
+#include "ae_meta.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -149,7 +150,7 @@ ae_model_serialize(const ae_model *m, unsigned char *out)
 		p = put_u32(p, (uint32_t) a->hidden[i]);
 	*p++ = (unsigned char) a->activation;
 	*p++ = (unsigned char) a->output_activation;
-	*p++ = (unsigned char) a->normalize;
+	*p++ = (unsigned char) a->scaling;
 	*p++ = 0;
 	p = put_u64(p, (uint64_t) m->n_params);
 	p = put_u32(p, (uint32_t) m->meta_len);
@@ -219,7 +220,7 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 		arch.hidden[i] = (int) (get_u32(p) > AE_MAX_UNITS ? 0 : get_u32(p));
 	arch.activation = (ae_activation) p[0];
 	arch.output_activation = (ae_activation) p[1];
-	arch.normalize = (ae_normalize) p[2];
+	arch.scaling = (ae_scaling) p[2];
 	if (p[3] != 0 || ae_arch_check(&arch, why, sizeof(why)) != AE_OK)
 	{
 		SET_ERR("model header is invalid: %s", p[3] ? "reserved byte set" : why);
@@ -269,7 +270,7 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 	p += 16 * (size_t) arch.n_input;
 	for (int i = 0; i < arch.n_input; i++)
 		if (!(m->scale[i] > 0.0f) || m->lo[i] > m->hi[i] ||
-			(arch.normalize == AE_NORM_NONE &&
+			(arch.scaling == AE_SCALING_NONE &&
 			 (m->shift[i] != 0.0f || m->scale[i] != 1.0f)))
 		{
 			SET_ERR("model scaling of feature %d is invalid", i + 1);
@@ -283,6 +284,23 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 	p += 4 * m->n_params;
 	if (meta_len)
 		memcpy(m->meta, p, meta_len);
+	{
+		ae_jdoc		doc;
+
+		st = ae_meta_parse(m, alloc, &doc);
+		if (st == AE_ENOMEM)
+		{
+			SET_ERR("out of memory");
+			ae_model_destroy(m);
+			return AE_ENOMEM;
+		}
+		if (st != AE_OK)
+		{
+			SET_ERR("model metadata is not a JSON object");
+			goto fail;
+		}
+		ae_json_doc_free(&doc);
+	}
 	return AE_OK;
 
 fail:

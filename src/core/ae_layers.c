@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ae_layers.c
- *	  Dense layers: forward and backward through cblas_sgemm, activations,
- *	  and a naive double-precision reference of the same kernels.
+ *	  Dense layers: forward and backward through cblas_sgemm, and the
+ *	  activations.  (The naive double-precision reference of the same
+ *	  kernels that the tests compare against is test/ae_ref.c.)
  *
  * Shapes follow llm.c: x (B, in), W (out, in), b (out), y (B, out), all
  * row-major.  The fast forward is one sgemm with the bias broadcast into
@@ -13,6 +14,7 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_core.h"
+#include "ae_simd.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -33,11 +35,6 @@
  * instead of libm's expf, which cannot be vectorised.  tanh and elu keep
  * libm.
  */
-#if defined(__GNUC__) && defined(__x86_64__)
-#define AE_HAVE_AVX2_KERNELS 1
-#include <immintrin.h>
-#define AE_AVX2 __attribute__((target("avx2")))
-#endif
 
 /* Constants of the exp polynomial (Cephes expf) and of the rounding trick. */
 #define EXP_HI		88.0f		/* 2^n stays finite and normal in [lo, hi] */
@@ -201,17 +198,6 @@ backward_avx2(float *dy, const float *y, float *db, int B, int out,
 }
 #endif							/* AE_HAVE_AVX2_KERNELS */
 
-/* Whether the AVX2 kernels can run on this CPU. */
-static inline int
-use_avx2(void)
-{
-#ifdef AE_HAVE_AVX2_KERNELS
-	return __builtin_cpu_supports("avx2");
-#else
-	return 0;
-#endif
-}
-
 /* Apply an activation in place to n floats. */
 void
 ae_activate(float *y, size_t n, ae_activation act)
@@ -219,7 +205,7 @@ ae_activate(float *y, size_t n, ae_activation act)
 	size_t		i = 0;
 
 #ifdef AE_HAVE_AVX2_KERNELS
-	if ((act == AE_ACT_RELU || act == AE_ACT_SIGMOID) && use_avx2())
+	if ((act == AE_ACT_RELU || act == AE_ACT_SIGMOID) && ae_use_avx2())
 		i = activate_avx2(y, n, act);
 #endif
 	switch (act)
@@ -279,7 +265,7 @@ activation_backward_bias(float *dy, const float *y, float *db, int B, int out,
 
 #ifdef AE_HAVE_AVX2_KERNELS
 	if ((act == AE_ACT_RELU || act == AE_ACT_SIGMOID || act == AE_ACT_LINEAR) &&
-		use_avx2())
+		ae_use_avx2())
 		j0 = backward_avx2(dy, y, db, B, out, act);
 #endif
 	if (j0 == out)
@@ -329,88 +315,4 @@ ae_dense_backward(float *dx, float *dW, float *db, float *dy, const float *y,
 	if (dx)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out,
 					1.0f, dy, out, W, in, 0.0f, dx, in);
-}
-
-/* Reference activation of one pre-activation value, in double. */
-double
-ae_ref_activate(double z, ae_activation act)
-{
-	switch (act)
-	{
-		case AE_ACT_RELU:
-			return z > 0.0 ? z : 0.0;
-		case AE_ACT_TANH:
-			return tanh(z);
-		case AE_ACT_SIGMOID:
-			return 1.0 / (1.0 + exp(-z));
-		case AE_ACT_ELU:
-			return z > 0.0 ? z : expm1(z);
-		default:
-			return z;
-	}
-}
-
-/* Reference derivative of an activation, from its output y. */
-static double
-ref_derivative(double y, ae_activation act)
-{
-	switch (act)
-	{
-		case AE_ACT_RELU:
-			return y > 0.0 ? 1.0 : 0.0;
-		case AE_ACT_TANH:
-			return 1.0 - y * y;
-		case AE_ACT_SIGMOID:
-			return y * (1.0 - y);
-		case AE_ACT_ELU:
-			return y > 0.0 ? 1.0 : y + 1.0;
-		default:
-			return 1.0;
-	}
-}
-
-/* Naive triple loop of ae_dense_forward in double. */
-void
-ae_ref_dense_forward(double *y, const double *x, const double *W,
-					 const double *b, int B, int in, int out,
-					 ae_activation act)
-{
-	for (int r = 0; r < B; r++)
-		for (int j = 0; j < out; j++)
-		{
-			double		z = b[j];
-
-			for (int i = 0; i < in; i++)
-				z += x[(size_t) r * in + i] * W[(size_t) j * in + i];
-			y[(size_t) r * out + j] = ae_ref_activate(z, act);
-		}
-}
-
-/* Naive loops of ae_dense_backward in double, same contract. */
-void
-ae_ref_dense_backward(double *dx, double *dW, double *db, double *dy,
-					  const double *y, const double *x, const double *W,
-					  int B, int in, int out, ae_activation act)
-{
-	for (size_t k = 0; k < (size_t) B * out; k++)
-		dy[k] *= ref_derivative(y[k], act);
-	for (int r = 0; r < B; r++)
-		for (int j = 0; j < out; j++)
-		{
-			double		g = dy[(size_t) r * out + j];
-
-			db[j] += g;
-			for (int i = 0; i < in; i++)
-				dW[(size_t) j * in + i] += g * x[(size_t) r * in + i];
-		}
-	if (dx)
-		for (int r = 0; r < B; r++)
-			for (int i = 0; i < in; i++)
-			{
-				double		s = 0.0;
-
-				for (int j = 0; j < out; j++)
-					s += dy[(size_t) r * out + j] * W[(size_t) j * in + i];
-				dx[(size_t) r * in + i] = s;
-			}
 }

@@ -17,29 +17,6 @@
 #include "catalog/pg_type.h"
 #include "utils/lsyscache.h"
 
-/* Allocation callback of the context allocator: never returns NULL. */
-static void *
-cxt_alloc(void *ctx, size_t size)
-{
-	return MemoryContextAllocHuge((MemoryContext) ctx, size);
-}
-
-/* Release callback of the context allocator. */
-static void
-cxt_release(void *ctx, void *ptr)
-{
-	pfree(ptr);
-}
-
-/* Fill a with an allocator drawing from cxt (huge allocations allowed). */
-void
-ae_pg_allocator(ae_allocator *a, MemoryContext cxt)
-{
-	a->alloc = cxt_alloc;
-	a->release = cxt_release;
-	a->ctx = cxt;
-}
-
 /* True for real[] and double precision[] (and domains over them). */
 bool
 ae_is_float_array_type(Oid typid)

@@ -31,7 +31,7 @@ ae_scaling_fit(ae_model *m, float *const *rows, size_t n, double *work)
 		m->lo[i] = m->hi[i] = rows[0][i];
 
 	/* only 'standard' needs the moments; the others need the range alone */
-	if (m->arch.normalize != AE_NORM_STANDARD)
+	if (m->arch.scaling != AE_SCALING_STANDARD)
 		for (size_t r = 0; r < n; r++)
 		{
 			const float *x = rows[r];
@@ -46,7 +46,7 @@ ae_scaling_fit(ae_model *m, float *const *rows, size_t n, double *work)
 		}
 
 	/* Welford's running mean and sum of squared deviations, per feature */
-	for (size_t r = 0; r < n && m->arch.normalize == AE_NORM_STANDARD; r++)
+	for (size_t r = 0; r < n && m->arch.scaling == AE_SCALING_STANDARD; r++)
 	{
 		const float *x = rows[r];
 		double		inv = 1.0 / (double) (r + 1);
@@ -69,12 +69,12 @@ ae_scaling_fit(ae_model *m, float *const *rows, size_t n, double *work)
 		double		shift = 0.0,
 					scale = 1.0;
 
-		if (m->arch.normalize == AE_NORM_STANDARD)
+		if (m->arch.scaling == AE_SCALING_STANDARD)
 		{
 			shift = mean[i];
 			scale = sqrt(m2[i] / (double) n);
 		}
-		else if (m->arch.normalize == AE_NORM_MINMAX)
+		else if (m->arch.scaling == AE_SCALING_MINMAX)
 		{
 			shift = m->lo[i];
 			scale = (double) m->hi[i] - m->lo[i];
@@ -92,4 +92,12 @@ ae_scaling_apply(const ae_model *m, float *row)
 {
 	for (int i = 0; i < m->arch.n_input; i++)
 		row[i] = (row[i] - m->shift[i]) / m->scale[i];
+}
+
+/* Map network units back to input units: out = in * scale + shift. */
+void
+ae_scaling_unapply(const ae_model *m, const float *in, float *out)
+{
+	for (int i = 0; i < m->arch.n_input; i++)
+		out[i] = in[i] * m->scale[i] + m->shift[i];
 }

@@ -18,6 +18,7 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_pg.h"
+#include "ae_meta.h"
 
 #include <math.h>
 
@@ -166,24 +167,21 @@ ae_model_arg(FunctionCallInfo fcinfo, int argno)
 	return &vc->s;
 }
 
-/* Append a JSON array of n floats. */
-static void
-json_floats(StringInfo buf, const float *v, int n)
+/* Serialize m into a new varlena in the current memory context. */
+struct varlena *
+ae_model_varlena(const ae_model *m)
 {
-	appendStringInfoChar(buf, '[');
-	for (int i = 0; i < n; i++)
-	{
-		char		num[32];
+	size_t		size = ae_model_serialized_size(m);
+	struct varlena *out = palloc_extended(VARHDRSZ + size, MCXT_ALLOC_HUGE);
 
-		snprintf(num, sizeof(num), "%.9g", v[i]);
-		appendStringInfo(buf, "%s%s", i ? ", " : "", num);
-	}
-	appendStringInfoChar(buf, ']');
+	SET_VARSIZE(out, VARHDRSZ + size);
+	ae_model_serialize(m, (unsigned char *) VARDATA(out));
+	return out;
 }
 
 PG_FUNCTION_INFO_V1(ae_describe);
 
-/* describe(m): architecture, options, scaling, metrics and size as jsonb. */
+/* describe(m): computed facts, then the model's metadata, as jsonb. */
 Datum
 ae_describe(PG_FUNCTION_ARGS)
 {
@@ -192,44 +190,18 @@ ae_describe(PG_FUNCTION_ARGS)
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "autoencoder describe",
 											  ALLOCSET_DEFAULT_SIZES);
+	ae_allocator alloc;
 	ae_model	m;
-	const ae_arch *a;
-	StringInfoData buf;
+	char	   *text;
+	Datum		result;
 
 	ae_model_from_bytes((unsigned char *) VARDATA_ANY(v), len, &m, cxt,
 						ERRCODE_DATA_CORRUPTED);
-	a = &m.arch;
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"format_version\": %d, \"size_bytes\": %zu, "
-					 "\"parameters\": %zu, \"input_dim\": %d, \"latent_dim\": %d, "
-					 "\"hidden_units\": [",
-					 AE_FORMAT_VERSION, (size_t) len, m.n_params, a->n_input,
-					 a->latent);
-	for (int i = 0; i < a->n_hidden; i++)
-		appendStringInfo(&buf, "%s%d", i ? ", " : "", a->hidden[i]);
-	appendStringInfo(&buf, "], \"activation\": \"%s\", \"output_activation\": \"%s\", "
-					 "\"scaling\": {\"normalize\": \"%s\", \"shift\": ",
-					 ae_activation_name(a->activation),
-					 ae_activation_name(a->output_activation),
-					 ae_normalize_name(a->normalize));
-	json_floats(&buf, m.shift, a->n_input);
-	appendStringInfoString(&buf, ", \"scale\": ");
-	json_floats(&buf, m.scale, a->n_input);
-	appendStringInfoString(&buf, ", \"min\": ");
-	json_floats(&buf, m.lo, a->n_input);
-	appendStringInfoString(&buf, ", \"max\": ");
-	json_floats(&buf, m.hi, a->n_input);
-	appendStringInfoChar(&buf, '}');
-	/* the metadata object written at training: name, config, training */
-	if (m.meta_len > 2 && m.meta[0] == '{')
-	{
-		appendStringInfoString(&buf, ", ");
-		appendBinaryStringInfo(&buf, m.meta + 1, (int) m.meta_len - 1);
-	}
-	else
-		appendStringInfoChar(&buf, '}');
+	ae_pg_allocator(&alloc, cxt);
+	text = ae_model_describe(&m, len, &alloc);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
 	MemoryContextDelete(cxt);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	PG_RETURN_DATUM(result);
 }
 
 PG_FUNCTION_INFO_V1(ae_save);
@@ -242,15 +214,13 @@ ae_save(PG_FUNCTION_ARGS)
 	struct varlena *v;
 	bool		deploy = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
 	MemoryContext cxt;
+	ae_allocator alloc;
 	ae_model	m;
-	StringInfoData config,
-				metrics;
-	int64		id;
-	int32		version;
-	int			n_input,
-				latent;
 	AeStoreRequest sr;
-	Datum		threshold;
+	char	   *config,
+			   *metrics;
+	int32		version;
+	int64		id;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -261,49 +231,27 @@ ae_save(PG_FUNCTION_ARGS)
 	v = PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "autoencoder save",
 								ALLOCSET_DEFAULT_SIZES);
+	ae_pg_allocator(&alloc, cxt);
 	ae_model_from_bytes((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ,
 						&m, cxt, ERRCODE_DATA_CORRUPTED);
-	n_input = m.arch.n_input;
-	latent = m.arch.latent;
-
-	/* configuration and metrics come from the model's own metadata */
-	initStringInfo(&config);
-	initStringInfo(&metrics);
-	appendBinaryStringInfo(&config, m.meta, (int) m.meta_len);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	{
-		Oid			t[1] = {TEXTOID};
-		Datum		d[1];
-		bool		isnull;
-		int			ret;
-
-		d[0] = CStringGetTextDatum(m.meta_len ? config.data : "{}");
-		ret = SPI_execute_with_args("SELECT coalesce(($1::jsonb)->'config', '{}')::text,"
-									" coalesce(($1::jsonb)->'training', '{}')::text,"
-									" (($1::jsonb)->'training'->>'anomaly_threshold')::float8",
-									1, t, d, NULL, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not read the model's metadata");
-		resetStringInfo(&config);
-		appendStringInfoString(&config,
-							   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
-																 SPI_tuptable->tupdesc, 1, &isnull)));
-		appendStringInfoString(&metrics,
-							   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
-																 SPI_tuptable->tupdesc, 2, &isnull)));
-		threshold = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-		sr.anomaly_threshold = isnull ? NAN : DatumGetFloat8(threshold);
-	}
+	/* configuration and metrics: what the model's metadata says, checked */
+	if (ae_meta_for_save(&m, &alloc, &config, &metrics, &sr.anomaly_threshold) != AE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid autoencoder model"),
+				 errdetail("The model's metadata is not a JSON object.")));
 	sr.name = name;
 	sr.model = PointerGetDatum(v);
 	sr.baseline = NULL;
-	sr.n_input = n_input;
-	sr.latent = latent;
-	sr.config = config.data;
-	sr.metrics = metrics.data;
+	sr.n_input = m.arch.n_input;
+	sr.latent = m.arch.latent;
+	sr.config = config;
+	sr.metrics = metrics;
 	sr.deploy = deploy;
-	id = ae_store_model(&sr, &version);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	version = ae_spi_next_version(name);
+	id = ae_store_model(&sr, version);
 	SPI_finish();
 	MemoryContextDelete(cxt);
 	PG_RETURN_INT64(id);

@@ -52,12 +52,12 @@ run_layers(const ae_model *m, const float *x, int rows, int from, int to,
 
 /*
  * The network's input for raw rows x: x itself when the scaling is the
- * identity (normalize 'none'), else x scaled into buf.
+ * identity (scaling 'none'), else x scaled into buf.
  */
 static const float *
 scaled_input(const ae_model *m, const float *x, int rows, float *buf)
 {
-	if (m->arch.normalize == AE_NORM_NONE)
+	if (m->arch.scaling == AE_SCALING_NONE)
 		return x;
 	memcpy(buf, x, sizeof(float) * rows * (size_t) m->arch.n_input);
 	for (int r = 0; r < rows; r++)
@@ -73,14 +73,14 @@ unscale_rows(const ae_model *m, const float *y, int rows, float *out,
 	int			d = m->arch.n_input;
 
 	for (int r = 0; r < rows; r++)
-		for (int i = 0; i < d; i++)
-		{
-			float		v = y[(size_t) r * d + i] * m->scale[i] + m->shift[i];
+	{
+		float	   *o = out + (size_t) r * d;
 
-			if (clamp)
-				v = v < m->lo[i] ? m->lo[i] : (v > m->hi[i] ? m->hi[i] : v);
-			out[(size_t) r * d + i] = v;
-		}
+		ae_scaling_unapply(m, y + (size_t) r * d, o);
+		if (clamp)
+			for (int i = 0; i < d; i++)
+				o[i] = o[i] < m->lo[i] ? m->lo[i] : (o[i] > m->hi[i] ? m->hi[i] : o[i]);
+	}
 }
 
 /* Latent codes (rows, latent) of raw rows x (rows, n_input). */

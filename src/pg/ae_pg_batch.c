@@ -306,7 +306,7 @@ ae_encode_query(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	portal = ae_source_cursor(source, true,
+	portal = ae_source_cursor(source,
 							  "Pass a SELECT of an id and a real[] or double precision[] column.");
 	PG_TRY();
 	{

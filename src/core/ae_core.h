@@ -22,7 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits and defaults: every bound of the project is here. */
+/*
+ * Limits: every bound of the project is here.  The options' defaults and
+ * ranges live in the option table (ae_options.c).
+ */
 #define AE_MAX_DIM			65535	/* input dimensions */
 #define AE_MAX_UNITS		65535	/* units in any hidden layer */
 #define AE_MAX_HIDDEN		8		/* hidden layers in the encoder */
@@ -31,15 +34,10 @@
 #define AE_MAX_BATCH		65536
 #define AE_MAX_PARAMS		((size_t) 1 << 28)	/* 1 GiB of float weights */
 #define AE_MAX_META			(16 * 1024 * 1024)	/* metadata text in a model */
+#define AE_MAX_MODEL_BYTES	((size_t) 1000 * 1024 * 1024)	/* serialized model,
+															 * below 1 GB with
+															 * its metadata */
 #define AE_MAX_PCA_DIM		8192	/* exact PCA: d*d doubles stay under 512 MB */
-#define AE_DEFAULT_EPOCHS	20
-#define AE_DEFAULT_BATCH	256
-#define AE_DEFAULT_LR		1e-3
-#define AE_DEFAULT_VALFRAC	0.1
-#define AE_DEFAULT_PATIENCE	5
-#define AE_DEFAULT_SEED		42
-#define AE_DEFAULT_NOISE	0.1
-#define AE_DEFAULT_ANOMALY_QUANTILE	0.99
 #define AE_ADAM_BETA1		0.9
 #define AE_ADAM_BETA2		0.999
 #define AE_ADAM_EPS			1e-7	/* as Keras; PyTorch uses 1e-8 */
@@ -53,8 +51,34 @@ typedef enum ae_status
 	AE_ENOMEM,					/* the allocator returned NULL */
 	AE_EINVAL,					/* an argument is out of range */
 	AE_EDIVERGED,				/* the loss became NaN or infinite */
-	AE_EFORMAT					/* serialized model bytes are invalid */
+	AE_EFORMAT,					/* serialized bytes are invalid */
+	AE_ELIMIT					/* a size limit would be exceeded */
 } ae_status;
+
+/*
+ * A failure with what to tell the user: a lower-case message without a
+ * period, and optional detail and hint sentences (the glue raises them as
+ * one ERROR with the SQLSTATE of the status).
+ */
+typedef struct ae_error
+{
+	ae_status	status;
+	char		message[256];
+	char		detail[256];
+	char		hint[768];
+} ae_error;
+
+void		ae_error_clear(ae_error *e);
+/* Record status and message in e (if not NULL); returns status. */
+ae_status	ae_fail(ae_error *e, ae_status status, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+void		ae_error_detail(ae_error *e, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+void		ae_error_hint(ae_error *e, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
+/* Seconds on a monotonic clock: the core's one clock. */
+double		ae_seconds(void);
 
 typedef enum ae_activation
 {
@@ -66,13 +90,13 @@ typedef enum ae_activation
 	AE_ACT_COUNT
 } ae_activation;
 
-typedef enum ae_normalize
+typedef enum ae_scaling
 {
-	AE_NORM_NONE = 0,
-	AE_NORM_STANDARD,			/* per-feature mean and standard deviation */
-	AE_NORM_MINMAX,				/* per-feature minimum and range */
-	AE_NORM_COUNT
-} ae_normalize;
+	AE_SCALING_NONE = 0,
+	AE_SCALING_STANDARD,			/* per-feature mean and standard deviation */
+	AE_SCALING_MINMAX,				/* per-feature minimum and range */
+	AE_SCALING_COUNT
+} ae_scaling;
 
 typedef enum ae_optimizer
 {
@@ -121,7 +145,7 @@ typedef struct ae_arch
 	int			hidden[AE_MAX_HIDDEN];
 	ae_activation activation;	/* hidden and latent layers */
 	ae_activation output_activation;	/* linear or sigmoid */
-	ae_normalize normalize;
+	ae_scaling	scaling;
 } ae_arch;
 
 /*
@@ -156,6 +180,12 @@ ae_status	ae_model_create(ae_model *m, const ae_arch *arch, size_t meta_len,
 void		ae_model_destroy(ae_model *m);
 ae_status	ae_model_copy(ae_model *dst, const ae_model *src,
 						  const ae_allocator *alloc);
+/* A copy of src with other metadata. */
+ae_status	ae_model_with_meta(ae_model *dst, const ae_model *src,
+							   const char *meta, size_t meta_len,
+							   const ae_allocator *alloc);
+/* Copy src's parameters and scaling into dst, of the same architecture. */
+void		ae_model_copy_values(ae_model *dst, const ae_model *src);
 void		ae_model_init_weights(ae_model *m, ae_rng *rng);
 int			ae_model_max_dim(const ae_model *m);
 
@@ -180,15 +210,6 @@ void		ae_dense_backward(float *dx, float *dW, float *db, float *dy,
 							  const float *y, const float *x, const float *W,
 							  int B, int in, int out, ae_activation act);
 void		ae_activate(float *y, size_t n, ae_activation act);
-/* Naive double-precision reference of the same layer, for the tests. */
-void		ae_ref_dense_forward(double *y, const double *x, const double *W,
-								 const double *b, int B, int in, int out,
-								 ae_activation act);
-void		ae_ref_dense_backward(double *dx, double *dW, double *db,
-								  double *dy, const double *y, const double *x,
-								  const double *W, int B, int in, int out,
-								  ae_activation act);
-double		ae_ref_activate(double z, ae_activation act);
 
 /* Inference on normalized inputs (ae_net.c).  acts[l] is (B, dims[l]). */
 size_t		ae_forward_floats(const ae_model *m, int B);
@@ -225,6 +246,8 @@ void		ae_row_errors(const ae_model *m, float *const *rows,
 void		ae_scaling_fit(ae_model *m, float *const *rows, size_t n,
 						   double *work);	/* work: 2 * n_input doubles */
 void		ae_scaling_apply(const ae_model *m, float *row);
+/* The inverse: out = in * scale + shift (out may be in). */
+void		ae_scaling_unapply(const ae_model *m, const float *in, float *out);
 
 /*
  * Exact moments of a stream of rows, mergeable (ae_stats.c).  m2 is the
@@ -319,7 +342,6 @@ typedef struct ae_train_callbacks
 	void	   *ctx;
 } ae_train_callbacks;
 
-ae_status	ae_train_check(const ae_train_config *cfg, char *err, size_t errlen);
 /*
  * Train m on rows (raw units).  The rows are scaled in place with the
  * model's scaling.  Unless cfg->warm_start, the scaling is fitted first and
@@ -328,6 +350,14 @@ ae_status	ae_train_check(const ae_train_config *cfg, char *err, size_t errlen);
 ae_status	ae_train(ae_model *m, float *const *rows, size_t n_rows,
 					 const ae_train_config *cfg, const ae_train_callbacks *cb,
 					 const ae_allocator *alloc, ae_train_result *res);
+
+/*
+ * Exact moments of every step-th of rows[0..n), folded 256 rows at a time;
+ * cb->on_batch (if any) runs between blocks (ae_stats.c).
+ */
+ae_status	ae_moments_of_rows(ae_moments *mom, float *const *rows, size_t n,
+							   size_t step, const ae_train_callbacks *cb,
+							   const ae_allocator *alloc);
 
 /*
  * Whole-network loss and gradient on one batch (ae_net.c).  input and target
@@ -365,15 +395,11 @@ void		ae_optim_init(ae_optim *o, ae_optimizer kind, double lr, float *m,
 						  float *v, size_t n);
 void		ae_optim_step(ae_optim *o, float *params, const float *grads);
 
-/* Names of enum values for SQL and JSON. */
+/* Names of enum values, from the option table (ae_options.c). */
 const char *ae_activation_name(ae_activation a);
-int			ae_activation_parse(const char *s);	/* -1 if unknown */
-const char *ae_normalize_name(ae_normalize n);
-int			ae_normalize_parse(const char *s);
+const char *ae_scaling_name(ae_scaling s);
 const char *ae_optimizer_name(ae_optimizer o);
-int			ae_optimizer_parse(const char *s);
 const char *ae_noise_name(ae_noise n);
-int			ae_noise_parse(const char *s);
 const char *ae_status_message(ae_status s);
 
 #endif							/* AE_CORE_H */

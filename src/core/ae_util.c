@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ae_util.c
- *	  The core's seeded random number generator and enum names.
+ *	  The core's seeded random number generator, its clock and its error
+ *	  reports.
  *
  * The RNG is xoshiro256** seeded through splitmix64 (Blackman and Vigna),
  * kept in a struct the caller owns, so training is reproducible and never
@@ -12,7 +13,10 @@
 #include "ae_core.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* One splitmix64 step: spreads a seed over the xoshiro state. */
 static uint64_t
@@ -126,78 +130,64 @@ ae_rng_shuffle(ae_rng *rng, size_t *idx, size_t n)
 	}
 }
 
-static const char *const activation_names[AE_ACT_COUNT] =
-{"linear", "relu", "tanh", "sigmoid", "elu"};
-static const char *const normalize_names[AE_NORM_COUNT] =
-{"none", "standard", "minmax"};
-static const char *const optimizer_names[AE_OPT_COUNT] = {"adam", "sgd"};
-static const char *const noise_names[AE_NOISE_COUNT] =
-{"none", "gaussian", "masking"};
-
-/* Index of s in names, or -1. */
-static int
-lookup(const char *const *names, int n, const char *s)
+/* Seconds on a monotonic clock. */
+double
+ae_seconds(void)
 {
-	for (int i = 0; i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
-	return -1;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Name of an activation, "?" if out of range. */
-const char *
-ae_activation_name(ae_activation a)
+/* Forget a previous failure. */
+void
+ae_error_clear(ae_error *e)
 {
-	return (unsigned) a < AE_ACT_COUNT ? activation_names[a] : "?";
+	if (e)
+		memset(e, 0, sizeof(*e));
 }
 
-/* Activation named s, or -1. */
-int
-ae_activation_parse(const char *s)
+/* Record a failure's status and message; returns the status. */
+ae_status
+ae_fail(ae_error *e, ae_status status, const char *fmt,...)
 {
-	return lookup(activation_names, AE_ACT_COUNT, s);
+	va_list		ap;
+
+	if (e == NULL)
+		return status;
+	ae_error_clear(e);
+	e->status = status;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return status;
 }
 
-/* Name of a normalization. */
-const char *
-ae_normalize_name(ae_normalize n)
+/* Add a detail sentence to a failure. */
+void
+ae_error_detail(ae_error *e, const char *fmt,...)
 {
-	return (unsigned) n < AE_NORM_COUNT ? normalize_names[n] : "?";
+	va_list		ap;
+
+	if (e == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	va_end(ap);
 }
 
-/* Normalization named s, or -1. */
-int
-ae_normalize_parse(const char *s)
+/* Add a hint sentence to a failure. */
+void
+ae_error_hint(ae_error *e, const char *fmt,...)
 {
-	return lookup(normalize_names, AE_NORM_COUNT, s);
-}
+	va_list		ap;
 
-/* Name of an optimiser. */
-const char *
-ae_optimizer_name(ae_optimizer o)
-{
-	return (unsigned) o < AE_OPT_COUNT ? optimizer_names[o] : "?";
-}
-
-/* Optimiser named s, or -1. */
-int
-ae_optimizer_parse(const char *s)
-{
-	return lookup(optimizer_names, AE_OPT_COUNT, s);
-}
-
-/* Name of a noise kind. */
-const char *
-ae_noise_name(ae_noise n)
-{
-	return (unsigned) n < AE_NOISE_COUNT ? noise_names[n] : "?";
-}
-
-/* Noise kind named s, or -1. */
-int
-ae_noise_parse(const char *s)
-{
-	return lookup(noise_names, AE_NOISE_COUNT, s);
+	if (e == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->hint, sizeof(e->hint), fmt, ap);
+	va_end(ap);
 }
 
 /* A short lower-case description of a status code. */
@@ -215,7 +205,9 @@ ae_status_message(ae_status s)
 		case AE_EDIVERGED:
 			return "training diverged";
 		case AE_EFORMAT:
-			return "invalid model bytes";
+			return "invalid bytes";
+		case AE_ELIMIT:
+			return "size limit exceeded";
 	}
 	return "unknown error";
 }

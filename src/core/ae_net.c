@@ -16,21 +16,19 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_core.h"
+#include "ae_simd.h"
 
 #include <math.h>
 #include <string.h>
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define AE_HAVE_AVX2_KERNELS 1
-#include <immintrin.h>
-
+#ifdef AE_HAVE_AVX2_KERNELS
 /*
  * The reconstruction term on the first n - n % 8 elements, 8 at a time:
  * delta = gscale * (y - t) and *sq = the sum of (y - t)^2 in double (each
  * square is exact in double; the vector adds them in four lanes).  Returns
  * the elements done.
  */
-static __attribute__((target("avx2"))) size_t
+static AE_AVX2 size_t
 reconstruction_avx2(const float *y, const float *target, float *delta,
 					size_t n, float gscale, double *sq)
 {
@@ -132,7 +130,7 @@ ae_loss_grad(const ae_model *m, const float *input, const float *target,
 	/* reconstruction term and its gradient 2 (y - t) / (B n) */
 	y = acts[L];
 #ifdef AE_HAVE_AVX2_KERNELS
-	if (__builtin_cpu_supports("avx2"))
+	if (ae_use_avx2())
 		i0 = reconstruction_avx2(y, target, delta, (size_t) B * n, gscale, &sq);
 #endif
 	for (size_t i = i0; i < (size_t) B * n; i++)

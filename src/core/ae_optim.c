@@ -14,13 +14,9 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_core.h"
+#include "ae_simd.h"
 
 #include <math.h>
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#define AE_HAVE_AVX2_KERNELS 1
-#include <immintrin.h>
-#endif
 
 /* Adam's per-step constants, in float, as both loops use them. */
 typedef struct adam_consts
@@ -36,7 +32,7 @@ typedef struct adam_consts
 
 #ifdef AE_HAVE_AVX2_KERNELS
 /* Adam on the first n - n % 8 parameters, 8 at a time; returns that count. */
-static __attribute__((target("avx2"))) size_t
+static AE_AVX2 size_t
 adam_avx2(const adam_consts *k, float *params, const float *grads, float *m,
 		  float *v, size_t n)
 {
@@ -108,7 +104,7 @@ ae_optim_step(ae_optim *o, float *params, const float *grads)
 		k.rc2 = (float) (1.0 / sqrt(c2));
 		k.eps = (float) o->eps;
 #ifdef AE_HAVE_AVX2_KERNELS
-		if (__builtin_cpu_supports("avx2"))
+		if (ae_use_avx2())
 			i = adam_avx2(&k, params, grads, o->m, o->v, o->n);
 #endif
 		for (; i < o->n; i++)

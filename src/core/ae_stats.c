@@ -29,6 +29,8 @@
 #include <math.h>
 #include <string.h>
 
+#define MOMENT_BLOCK	256		/* rows folded at once by ae_moments_of_rows */
+
 /* Doubles of storage for moments of dimension d. */
 size_t
 ae_moments_doubles(int d, int full)
@@ -170,6 +172,42 @@ ae_moments_add(ae_moments *m, const float *rows, int B, double *work)
 	}
 }
 
+/* Fold every step-th of rows[0..n) into m, MOMENT_BLOCK rows at a time. */
+ae_status
+ae_moments_of_rows(ae_moments *m, float *const *rows, size_t n, size_t step,
+				   const ae_train_callbacks *cb, const ae_allocator *alloc)
+{
+	int			d = m->d;
+	float	   *block = alloc->alloc(alloc->ctx, sizeof(float) * MOMENT_BLOCK * (size_t) d);
+	double	   *work = alloc->alloc(alloc->ctx, sizeof(double) *
+									((size_t) MOMENT_BLOCK * d + 5 * (size_t) d));
+	int			cnt = 0;
+
+	if (block == NULL || work == NULL)
+	{
+		if (block)
+			alloc->release(alloc->ctx, block);
+		if (work)
+			alloc->release(alloc->ctx, work);
+		return AE_ENOMEM;
+	}
+	for (size_t r = 0; r < n; r += step)
+	{
+		memcpy(block + (size_t) cnt * d, rows[r], sizeof(float) * d);
+		if (++cnt == MOMENT_BLOCK)
+		{
+			ae_moments_add(m, block, cnt, work);
+			cnt = 0;
+			if (cb && cb->on_batch)
+				cb->on_batch(cb->ctx);
+		}
+	}
+	ae_moments_add(m, block, cnt, work);
+	alloc->release(alloc->ctx, block);
+	alloc->release(alloc->ctx, work);
+	return AE_OK;
+}
+
 /* Merge b into a (same d and full).  work holds d doubles. */
 void
 ae_moments_merge(ae_moments *a, const ae_moments *b, double *work)
@@ -204,12 +242,12 @@ ae_scaling_from_moments(ae_model *m, const ae_moments *mom)
 		double		shift = 0.0,
 					scale = 1.0;
 
-		if (m->arch.normalize == AE_NORM_STANDARD)
+		if (m->arch.scaling == AE_SCALING_STANDARD)
 		{
 			shift = mom->mean[i];
 			scale = sqrt(var);
 		}
-		else if (m->arch.normalize == AE_NORM_MINMAX)
+		else if (m->arch.scaling == AE_SCALING_MINMAX)
 		{
 			shift = mom->lo[i];
 			scale = mom->hi[i] - mom->lo[i];

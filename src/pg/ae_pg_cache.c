@@ -90,12 +90,18 @@ ae_model_from_bytes(const unsigned char *buf, size_t len, ae_model *m,
 
 	ae_pg_allocator(&alloc, cxt);
 	st = ae_model_parse(buf, len, m, &alloc, why, sizeof(why));
-	why[0] = pg_toupper((unsigned char) why[0]);	/* a detail is a sentence */
+	if (st == AE_ENOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while loading an autoencoder model")));
 	if (st != AE_OK)
+	{
+		why[0] = pg_toupper((unsigned char) why[0]);	/* a detail is a sentence */
 		ereport(ERROR,
 				(errcode(errcode_on_error),
 				 errmsg("invalid autoencoder model"),
 				 errdetail("%s.", why)));
+	}
 }
 
 /* Parse model bytes into s and allocate its buffers, all in cxt. */
@@ -135,14 +141,9 @@ ae_cache_get(const char *name)
 	AeCachedModel *entry;
 	bool		found;
 	char		key[NAMEDATALEN];
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	int64		id;
-	bool		isnull;
-	Datum		d;
+	AeModelRow	row;
 	struct varlena *bytes;
 	MemoryContext cxt;
-	int			ret;
 
 	ae_check_model_name(name);
 	cache_init();
@@ -168,22 +169,13 @@ ae_cache_get(const char *name)
 	/* ask the table which version is deployed */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	args[0] = CStringGetTextDatum(name);
-	ret = SPI_execute_with_args("SELECT id, model, anomaly_threshold FROM "
-								AE_MODELS_QUAL " WHERE name = $1 AND deployed",
-								1, argtypes, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
-	if (SPI_processed == 0)
+	if (!ae_spi_model_row(name, 0, &row))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("Train one with autoencoder.train().")));
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									 SPI_tuptable->tupdesc, 1, &isnull));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-	entry->threshold = isnull ? get_float8_nan() : DatumGetFloat8(d);
-	if (entry->cxt && entry->id == id)
+	entry->threshold = row.threshold;
+	if (entry->cxt && entry->id == row.id)
 	{
 		SPI_finish();
 		entry->valid = true;
@@ -191,12 +183,7 @@ ae_cache_get(const char *name)
 	}
 
 	/* a new version: parse it into a fresh context, then swap */
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" has no stored bytes", name)));
-	bytes = PG_DETOAST_DATUM_PACKED(d);
+	bytes = PG_DETOAST_DATUM_PACKED(row.model);
 	entry_clear(entry);
 	cxt = AllocSetContextCreate(cache_cxt, "autoencoder cached model",
 								ALLOCSET_DEFAULT_SIZES);
@@ -213,7 +200,7 @@ ae_cache_get(const char *name)
 	PG_END_TRY();
 	SPI_finish();
 	entry->cxt = cxt;
-	entry->id = id;
+	entry->id = row.id;
 	entry->valid = true;
 	return entry;
 }

@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_meta.c
+ *	  A model's metadata: the describe() document and what save() may
+ *	  trust of it.
+ *
+ * The metadata inside a model is a JSON object written by ae_build: the
+ * model's name, its configuration and its deterministic training figures.
+ * A model value can come from anywhere (a hex literal, COPY), so its
+ * metadata is only text that parsed as a JSON object: describe() prints the
+ * facts computed from the model itself first and skips any metadata member
+ * of the same name (computed keys win), and save() keeps only the training
+ * figures it knows, each of the expected JSON type.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_meta.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Keys describe() computes; metadata members of these names are skipped. */
+static const char *const computed_keys[] = {
+	"format_version", "size_bytes", "parameters", "input_dim", "latent_dim",
+	"hidden_units", "activation", "output_activation", "scaling",
+	"feature_scaling", NULL};
+
+/* Training figures save() keeps, with their JSON type. */
+typedef enum
+{
+	K_NUMBER,					/* a number or null */
+	K_BOOL,
+	K_NUMBERS,					/* an array of numbers */
+	K_CURVE						/* an array of objects of numbers */
+} kind;
+
+static const struct
+{
+	const char *key;
+	kind		k;
+}			training_keys[] = {
+	{"rows_used", K_NUMBER}, {"rows_skipped", K_NUMBER}, {"rows_read", K_NUMBER},
+	{"sampled", K_BOOL}, {"train_rows", K_NUMBER}, {"validation_rows", K_NUMBER},
+	{"epochs_run", K_NUMBER}, {"best_epoch", K_NUMBER}, {"stopped_early", K_BOOL},
+	{"final_train_loss", K_NUMBER}, {"final_validation_loss", K_NUMBER},
+	{"anomaly_threshold", K_NUMBER}, {"explained_variance_ratio", K_NUMBERS},
+	{"seconds", K_NUMBER}, {"loss_curve", K_CURVE}, {NULL, K_NUMBER}};
+
+/* Whether key is one describe() computes. */
+static int
+is_computed(const char *key)
+{
+	for (int i = 0; computed_keys[i]; i++)
+		if (strcmp(computed_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Parse m's metadata; AE_OK with an object root, else AE_EFORMAT. */
+ae_status
+ae_meta_parse(const ae_model *m, const ae_allocator *alloc, ae_jdoc *doc)
+{
+	ae_status	st;
+
+	if (m->meta_len == 0)
+		st = ae_json_parse(doc, "{}", 2, alloc, NULL);
+	else
+		st = ae_json_parse(doc, m->meta, m->meta_len, alloc, NULL);
+	if (st != AE_OK)
+		return st;
+	if (doc->root->type != AE_JOBJECT)
+	{
+		ae_json_doc_free(doc);
+		return AE_EFORMAT;
+	}
+	return AE_OK;
+}
+
+/* A float vector as a JSON array member. */
+static void
+float_array(ae_json *j, const char *key, const float *v, int n)
+{
+	ae_json_array_begin(j, key);
+	for (int i = 0; i < n; i++)
+		ae_json_float(j, NULL, v[i]);
+	ae_json_array_end(j);
+}
+
+/* The describe() document of m (size_bytes: its serialized size). */
+char *
+ae_model_describe(const ae_model *m, size_t size_bytes, const ae_allocator *alloc)
+{
+	const ae_arch *a = &m->arch;
+	ae_json		j;
+	ae_jdoc		doc;
+
+	ae_json_init(&j, alloc);
+	ae_json_object_begin(&j, NULL);
+	ae_json_integer(&j, "format_version", AE_FORMAT_VERSION);
+	ae_json_integer(&j, "size_bytes", (int64_t) size_bytes);
+	ae_json_integer(&j, "parameters", (int64_t) m->n_params);
+	ae_json_integer(&j, "input_dim", a->n_input);
+	ae_json_integer(&j, "latent_dim", a->latent);
+	ae_json_array_begin(&j, "hidden_units");
+	for (int i = 0; i < a->n_hidden; i++)
+		ae_json_integer(&j, NULL, a->hidden[i]);
+	ae_json_array_end(&j);
+	ae_json_string(&j, "activation", ae_activation_name(a->activation));
+	ae_json_string(&j, "output_activation", ae_activation_name(a->output_activation));
+	ae_json_string(&j, "scaling", ae_scaling_name(a->scaling));
+	ae_json_object_begin(&j, "feature_scaling");
+	float_array(&j, "shift", m->shift, a->n_input);
+	float_array(&j, "scale", m->scale, a->n_input);
+	float_array(&j, "min", m->lo, a->n_input);
+	float_array(&j, "max", m->hi, a->n_input);
+	ae_json_object_end(&j);
+	if (ae_meta_parse(m, alloc, &doc) == AE_OK)
+	{
+		for (int i = 0; i < doc.root->n; i++)
+			if (!is_computed(doc.root->keys[i]))
+				ae_json_raw(&j, doc.root->keys[i], doc.root->items[i].raw,
+							doc.root->items[i].raw_len);
+		ae_json_doc_free(&doc);
+	}
+	ae_json_object_end(&j);
+	return ae_json_finish(&j, NULL);
+}
+
+/* Whether v is a number, or null where allowed. */
+static int
+numberish(const ae_jv *v)
+{
+	return v->type == AE_JNUMBER || v->type == AE_JNULL;
+}
+
+/* Emit one training member if it has the expected shape. */
+static void
+training_member(ae_json *j, const char *key, kind k, const ae_jv *v)
+{
+	switch (k)
+	{
+		case K_NUMBER:
+			if (numberish(v))
+				ae_json_raw(j, key, v->raw, v->raw_len);
+			break;
+		case K_BOOL:
+			if (v->type == AE_JTRUE || v->type == AE_JFALSE)
+				ae_json_bool(j, key, v->type == AE_JTRUE);
+			break;
+		case K_NUMBERS:
+			if (v->type != AE_JARRAY)
+				break;
+			for (int i = 0; i < v->n; i++)
+				if (!numberish(&v->items[i]))
+					return;
+			ae_json_raw(j, key, v->raw, v->raw_len);
+			break;
+		case K_CURVE:
+			if (v->type != AE_JARRAY)
+				break;
+			ae_json_array_begin(j, key);
+			for (int i = 0; i < v->n; i++)
+			{
+				const ae_jv *e = &v->items[i];
+
+				if (e->type != AE_JOBJECT)
+					continue;
+				ae_json_object_begin(j, NULL);
+				for (int f = 0; f < e->n; f++)
+					if (numberish(&e->items[f]))
+						ae_json_raw(j, e->keys[f], e->items[f].raw, e->items[f].raw_len);
+				ae_json_object_end(j);
+			}
+			ae_json_array_end(j);
+			break;
+	}
+}
+
+/*
+ * What save() stores of m's metadata: the configuration object (or {}), the
+ * known training figures of the right types, and the anomaly threshold
+ * (NaN unless a finite, non-negative number).
+ */
+ae_status
+ae_meta_for_save(const ae_model *m, const ae_allocator *alloc, char **config,
+				 char **metrics, double *threshold)
+{
+	ae_jdoc		doc;
+	const ae_jv *cfg,
+			   *tr,
+			   *th;
+	ae_json		j;
+
+	*config = *metrics = NULL;
+	*threshold = NAN;
+	if (ae_meta_parse(m, alloc, &doc) != AE_OK)
+		return AE_EFORMAT;
+	cfg = ae_json_get(doc.root, "config");
+	tr = ae_json_get(doc.root, "training");
+
+	ae_json_init(&j, alloc);
+	if (cfg && cfg->type == AE_JOBJECT)
+		ae_json_raw(&j, NULL, cfg->raw, cfg->raw_len);
+	else
+		ae_json_raw(&j, NULL, "{}", 2);
+	*config = ae_json_finish(&j, NULL);
+
+	ae_json_init(&j, alloc);
+	ae_json_object_begin(&j, NULL);
+	for (int i = 0; tr && tr->type == AE_JOBJECT && training_keys[i].key; i++)
+	{
+		const ae_jv *v = ae_json_get(tr, training_keys[i].key);
+
+		if (v)
+			training_member(&j, training_keys[i].key, training_keys[i].k, v);
+	}
+	ae_json_bool(&j, "saved", 1);
+	ae_json_object_end(&j);
+	*metrics = ae_json_finish(&j, NULL);
+
+	th = tr ? ae_json_get(tr, "anomaly_threshold") : NULL;
+	if (th && th->type == AE_JNUMBER && isfinite(th->num) && th->num >= 0)
+		*threshold = th->num;
+	ae_json_doc_free(&doc);
+	return *config && *metrics ? AE_OK : AE_ENOMEM;
+}

@@ -1,0 +1,550 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_pipeline.c
+ *	  From rows (or exact moments) to a finished model: train or solve,
+ *	  measure, describe, and decide about deployment.
+ *
+ * ae_build runs these steps, each a function below:
+ *   1. baseline: PCA of the same latent size on up to BASELINE_ROWS evenly
+ *      spaced raw rows (before training scales them), for evaluate();
+ *   2. fit: the exact solve from moments, or gradient training (warm
+ *      started from a deployed model, or with a scaling preset from exact
+ *      moments of every row read);
+ *   3. evaluation rows: the validation rows, or without them up to
+ *      THRESHOLD_ROWS evenly spaced rows; their per-row errors in input
+ *      units give the anomaly threshold (a quantile) and the loss that
+ *      deploy => 'if_better' compares;
+ *   4. the JSON documents: the resolved configuration and the deterministic
+ *      training figures, which also go into the model's metadata.
+ * Every step reports through ae_error; nothing is half-built on failure.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_pipeline.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BASELINE_ROWS	10000	/* rows the PCA baseline is fitted on */
+#define THRESHOLD_ROWS	10000	/* rows the threshold is taken on without
+								 * validation rows */
+#define EVAL_BLOCK		256		/* rows per block of error evaluation */
+
+/* Allocate n bytes or record an out-of-memory failure. */
+static void *
+alloc_or_fail(const ae_allocator *alloc, size_t n, ae_error *err)
+{
+	void	   *p = alloc->alloc(alloc->ctx, n ? n : 1);
+
+	if (p == NULL)
+		ae_fail(err, AE_ENOMEM, "out of memory");
+	return p;
+}
+
+/* The model of the exact solve (or the baseline): linear, no hidden layer. */
+static ae_status
+solve_pca(ae_model *pca, const ae_arch *arch, const ae_moments *mom,
+		  double *explained, double *residual, const ae_allocator *alloc)
+{
+	ae_arch		a = *arch;
+	ae_status	st;
+
+	a.n_hidden = 0;
+	a.activation = AE_ACT_LINEAR;
+	a.output_activation = AE_ACT_LINEAR;
+	st = ae_model_create(pca, &a, 0, alloc);
+	if (st != AE_OK)
+		return st;
+	st = ae_pca_solve(pca, mom, explained, residual, alloc);
+	if (st != AE_OK)
+		ae_model_destroy(pca);
+	return st;
+}
+
+/* Step 1: the PCA baseline on raw rows, when wanted and possible. */
+static ae_status
+build_baseline(const ae_build_input *in, const ae_allocator *alloc,
+			   ae_build_output *out, ae_error *err)
+{
+	const ae_options *o = in->opts;
+	int			d = o->arch.n_input;
+	size_t		n = (size_t) in->counts.kept;
+	size_t		step = n > BASELINE_ROWS ? (n + BASELINE_ROWS - 1) / BASELINE_ROWS : 1;
+	ae_moments	bm;
+	double	   *storage;
+	ae_status	st;
+
+	if (!in->want_baseline || o->solver == AE_SOLVER_EXACT || d > AE_MAX_PCA_DIM ||
+		in->rows == NULL || n == 0)
+		return AE_OK;
+	storage = alloc_or_fail(alloc, sizeof(double) * ae_moments_doubles(d, 1), err);
+	if (storage == NULL)
+		return AE_ENOMEM;
+	ae_moments_init(&bm, d, 1, storage);
+	st = ae_moments_of_rows(&bm, in->rows, n, step, &in->cb, alloc);
+	if (st == AE_OK)
+		st = solve_pca(&out->baseline, &o->arch, &bm, NULL, NULL, alloc);
+	alloc->release(alloc->ctx, storage);
+	/* a baseline that cannot be solved is left out, not an error */
+	return st == AE_ENOMEM ? ae_fail(err, st, "out of memory") : AE_OK;
+}
+
+/* Step 2a: the exact solve; the rows (if any) are scaled for step 3. */
+static ae_status
+fit_exact(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
+		  ae_build_output *out, ae_error *err)
+{
+	const ae_options *o = in->opts;
+	int			d = o->arch.n_input;
+	size_t		n = (size_t) in->counts.kept;
+	const ae_moments *mom = in->moments;
+	ae_moments	own;
+	double	   *storage = NULL;
+	double		t0 = ae_seconds(),
+				residual = 0.0;
+	ae_status	st = AE_OK;
+
+	if (mom == NULL)
+	{
+		storage = alloc_or_fail(alloc, sizeof(double) * ae_moments_doubles(d, 1), err);
+		if (storage == NULL)
+			return AE_ENOMEM;
+		ae_moments_init(&own, d, 1, storage);
+		st = ae_moments_of_rows(&own, in->rows, n, 1, &in->cb, alloc);
+		mom = &own;
+	}
+	out->explained = alloc_or_fail(alloc, sizeof(double) * o->arch.latent, err);
+	if (st == AE_OK && out->explained == NULL)
+		st = AE_ENOMEM;
+	if (st == AE_OK)
+		st = solve_pca(model, &o->arch, mom, out->explained, &residual, alloc);
+	if (storage)
+		alloc->release(alloc->ctx, storage);
+	if (st == AE_ENOMEM)
+		return ae_fail(err, st, "out of memory");
+	if (st != AE_OK)
+		return ae_fail(err, st, "the eigensolver failed on the covariance matrix");
+	out->res.train_rows = n;
+	out->res.final_train_loss = residual;
+	out->res.final_validation_loss = NAN;
+	out->res.seconds = ae_seconds() - t0;
+	for (size_t r = 0; r < n && in->rows; r++)
+		ae_scaling_apply(model, in->rows[r]);
+	return AE_OK;
+}
+
+/* The hint of a diverged training: what to change, given what was set. */
+static void
+divergence_hint(const ae_options *o, ae_error *err)
+{
+	if (o->cfg.weight_decay > 1.0 || o->cfg.sparsity > 1.0)
+		ae_error_hint(err, "Lower %s (it is %g) or learning_rate.",
+					  o->cfg.weight_decay > 1.0 ? "weight_decay" : "sparsity",
+					  o->cfg.weight_decay > 1.0 ? o->cfg.weight_decay : o->cfg.sparsity);
+	else if (o->arch.scaling == AE_SCALING_NONE)
+		ae_error_hint(err, "Lower learning_rate, or use scaling => 'standard'.");
+	else
+		ae_error_hint(err, "Lower learning_rate (it is %g).", o->cfg.learning_rate);
+}
+
+/* Step 2b: gradient training. */
+static ae_status
+fit_sgd(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
+		ae_build_output *out, ae_error *err)
+{
+	const ae_options *o = in->opts;
+	ae_train_config cfg = o->cfg;
+	ae_status	st;
+
+	if (in->init)
+	{
+		ae_model_copy_values(model, in->init);
+		cfg.warm_start = 1;
+	}
+	else if (in->moments)
+	{
+		ae_scaling_from_moments(model, in->moments);
+		cfg.preset_scaling = 1;
+	}
+	st = ae_train(model, in->rows, (size_t) in->counts.kept, &cfg, &in->cb,
+				  alloc, &out->res);
+	if (st == AE_EDIVERGED)
+	{
+		ae_fail(err, st, "training diverged: the loss is no longer finite");
+		ae_error_detail(err, "It happened in epoch %d of %d.",
+						out->res.epochs_run + 1, cfg.epochs);
+		divergence_hint(o, err);
+		return st;
+	}
+	if (st != AE_OK)
+		return ae_fail(err, st, "training failed: %s", ae_status_message(st));
+	return AE_OK;
+}
+
+/* Comparison for qsort of doubles. */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Step 3: the evaluation rows, the threshold, the loss, the raw copy. */
+static ae_status
+evaluate_rows(const ae_build_input *in, const ae_model *model,
+			  const ae_allocator *alloc, ae_build_output *out, ae_error *err)
+{
+	size_t		n = (size_t) in->counts.kept;
+	int			d = model->arch.n_input;
+	size_t	   *idx;
+	size_t		n_eval;
+	double	   *errs;
+	float	   *work;
+	double		quantile = in->opts->anomaly_quantile;
+
+	if (in->rows == NULL || n == 0)
+		return AE_OK;
+	if (out->res.validation_rows > 0)
+	{
+		idx = out->res.validation_index;
+		n_eval = out->res.validation_rows;
+	}
+	else
+	{
+		size_t		step = n > THRESHOLD_ROWS ? (n + THRESHOLD_ROWS - 1) / THRESHOLD_ROWS : 1;
+
+		n_eval = (n + step - 1) / step;
+		idx = alloc_or_fail(alloc, sizeof(size_t) * n_eval, err);
+		if (idx == NULL)
+			return AE_ENOMEM;
+		for (size_t i = 0; i < n_eval; i++)
+			idx[i] = i * step;
+	}
+	errs = alloc_or_fail(alloc, sizeof(double) * n_eval, err);
+	work = alloc_or_fail(alloc, sizeof(float) * ae_row_errors_floats(model, EVAL_BLOCK), err);
+	if (errs && work)
+	{
+		ae_row_errors(model, in->rows, idx, n_eval, EVAL_BLOCK, work, errs);
+		out->eval_loss = 0.0;
+		for (size_t i = 0; i < n_eval; i++)
+			out->eval_loss += errs[i];
+		out->eval_loss /= (double) n_eval;
+		qsort(errs, n_eval, sizeof(double), cmp_double);
+		out->anomaly_threshold =
+			errs[(size_t) fmin((double) (n_eval - 1),
+							   floor(quantile * (double) (n_eval - 1) + 0.5))];
+		out->eval_on_validation = out->res.validation_rows > 0;
+		if (in->keep_eval_rows)
+		{
+			/* back to raw units: x = x' * scale + shift */
+			out->eval_raw = alloc_or_fail(alloc, sizeof(float) * n_eval * d, err);
+			if (out->eval_raw)
+			{
+				for (size_t i = 0; i < n_eval; i++)
+					ae_scaling_unapply(model, in->rows[idx[i]], out->eval_raw + i * d);
+				out->n_eval = n_eval;
+			}
+		}
+	}
+	if (work)
+		alloc->release(alloc->ctx, work);
+	if (errs)
+		alloc->release(alloc->ctx, errs);
+	if (idx != out->res.validation_index)
+		alloc->release(alloc->ctx, idx);
+	if (errs == NULL || work == NULL || (in->keep_eval_rows && out->eval_raw == NULL))
+		return AE_ENOMEM;
+	return AE_OK;
+}
+
+/* The deterministic training figures as members of an open object. */
+static void
+training_members(ae_json *j, const ae_build_output *out)
+{
+	const ae_train_result *res = &out->res;
+
+	ae_json_integer(j, "rows_used", (int64_t) out->counts.kept);
+	ae_json_integer(j, "rows_skipped", (int64_t) out->counts.skipped);
+	ae_json_integer(j, "rows_read", (int64_t) out->counts.read);
+	ae_json_bool(j, "sampled", out->counts.read > out->counts.kept);
+	ae_json_integer(j, "train_rows", (int64_t) res->train_rows);
+	ae_json_integer(j, "validation_rows", (int64_t) res->validation_rows);
+	ae_json_integer(j, "epochs_run", res->epochs_run);
+	ae_json_integer(j, "best_epoch", res->best_epoch);
+	ae_json_bool(j, "stopped_early", res->stopped_early);
+	ae_json_number(j, "final_train_loss", res->final_train_loss);
+	ae_json_number(j, "final_validation_loss", res->final_validation_loss);
+	ae_json_number(j, "anomaly_threshold", out->anomaly_threshold);
+	if (out->explained)
+	{
+		ae_json_array_begin(j, "explained_variance_ratio");
+		for (int c = 0; c < out->latent; c++)
+			ae_json_number(j, NULL, out->explained[c]);
+		ae_json_array_end(j);
+	}
+}
+
+/* Step 4: the configuration and training documents, and the metadata. */
+static char *
+describe(const ae_build_input *in, ae_build_output *out,
+		 const ae_allocator *alloc, size_t *meta_len)
+{
+	ae_json		j;
+	size_t		len;
+	char	   *meta;
+
+	ae_json_init(&j, alloc);
+	ae_json_object_begin(&j, NULL);
+	ae_json_integer(&j, "input_dim", in->opts->arch.n_input);
+	ae_options_json(&j, in->opts, in->where);
+	ae_json_integer(&j, "threads", in->threads);
+	if (in->source)
+		ae_json_string(&j, "source", in->source);
+	ae_json_object_end(&j);
+	out->config = ae_json_finish(&j, &len);
+
+	ae_json_init(&j, alloc);
+	ae_json_object_begin(&j, NULL);
+	training_members(&j, out);
+	ae_json_object_end(&j);
+	out->training = ae_json_finish(&j, NULL);
+	if (out->config == NULL || out->training == NULL)
+		return NULL;
+
+	ae_json_init(&j, alloc);
+	ae_json_object_begin(&j, NULL);
+	if (in->name)
+		ae_json_string(&j, "name", in->name);
+	else
+		ae_json_null(&j, "name");
+	ae_json_raw(&j, "config", out->config, len);
+	ae_json_raw(&j, "training", out->training, strlen(out->training));
+	ae_json_object_end(&j);
+	meta = ae_json_finish(&j, meta_len);
+	return meta;
+}
+
+/* Build a model from rows or moments; see the file header. */
+ae_status
+ae_build(const ae_build_input *in, const ae_allocator *alloc,
+		 ae_build_output *out, ae_error *err)
+{
+	const ae_options *o = in->opts;
+	ae_model	model;
+	ae_status	st;
+	char	   *meta;
+	size_t		meta_len;
+
+	memset(out, 0, sizeof(*out));
+	memset(&model, 0, sizeof(model));
+	out->alloc = *alloc;
+	out->counts = in->counts;
+	out->latent = o->arch.latent;
+	out->anomaly_threshold = NAN;
+	out->eval_loss = NAN;
+	st = ae_model_create(&model, &o->arch, 0, alloc);
+	if (st == AE_ENOMEM)
+		return ae_fail(err, st, "out of memory");
+	if (st != AE_OK || ae_model_serialized_size(&model) > AE_MAX_MODEL_BYTES)
+	{
+		ae_model_destroy(&model);
+		ae_fail(err, AE_ELIMIT, "model is too large");
+		ae_error_detail(err, "A model of this shape needs more than %d MB.",
+						(int) (AE_MAX_MODEL_BYTES >> 20));
+		return AE_ELIMIT;
+	}
+	st = build_baseline(in, alloc, out, err);
+	if (st == AE_OK)
+	{
+		if (o->solver == AE_SOLVER_EXACT)
+		{
+			ae_model_destroy(&model);
+			st = fit_exact(in, &model, alloc, out, err);
+		}
+		else
+			st = fit_sgd(in, &model, alloc, out, err);
+	}
+	if (st == AE_OK)
+		st = evaluate_rows(in, &model, alloc, out, err);
+	if (st == AE_OK)
+	{
+		meta = describe(in, out, alloc, &meta_len);
+		if (meta == NULL)
+			st = ae_fail(err, AE_ENOMEM, "out of memory");
+		else
+		{
+			st = ae_model_with_meta(&out->model, &model, meta, meta_len, alloc);
+			alloc->release(alloc->ctx, meta);
+			if (st != AE_OK)
+				ae_fail(err, st, "out of memory");
+		}
+	}
+	ae_model_destroy(&model);
+	if (st != AE_OK)
+		ae_build_output_free(out);
+	return st;
+}
+
+/* Release everything a build produced. */
+void
+ae_build_output_free(ae_build_output *out)
+{
+	const ae_allocator *a = &out->alloc;
+
+	ae_model_destroy(&out->model);
+	ae_model_destroy(&out->baseline);
+	if (a->release)
+	{
+		if (out->config)
+			a->release(a->ctx, out->config);
+		if (out->training)
+			a->release(a->ctx, out->training);
+		if (out->eval_raw)
+			a->release(a->ctx, out->eval_raw);
+		if (out->explained)
+			a->release(a->ctx, out->explained);
+		if (out->res.curve)
+			a->release(a->ctx, out->res.curve);
+	}
+	out->config = out->training = NULL;
+	out->eval_raw = NULL;
+	out->explained = NULL;
+	out->res.curve = NULL;
+}
+
+/* Whether a deployed model's architecture allows warm starting o. */
+ae_status
+ae_warm_start_check(const ae_model *m, const ae_options *o, const char *name,
+					int version, ae_error *err)
+{
+	const ae_arch *a = &m->arch,
+			   *b = &o->arch;
+
+	if (a->n_input == b->n_input && a->latent == b->latent &&
+		a->n_hidden == b->n_hidden && a->activation == b->activation &&
+		a->output_activation == b->output_activation && a->scaling == b->scaling &&
+		memcmp(a->hidden, b->hidden, sizeof(int) * a->n_hidden) == 0)
+		return AE_OK;
+	ae_fail(err, AE_EINVAL, "warm_start needs the deployed version's architecture");
+	ae_error_detail(err, "Version %d of \"%s\" has input_dim %d, latent_dim %d, %d hidden layers, "
+					"activation %s, output_activation %s and scaling %s.",
+					version, name, a->n_input, a->latent, a->n_hidden,
+					ae_activation_name(a->activation),
+					ae_activation_name(a->output_activation),
+					ae_scaling_name(a->scaling));
+	return AE_EINVAL;
+}
+
+/* Mean error (input units) of a model on raw rows, in blocks. */
+ae_status
+ae_mean_error(const ae_model *m, const float *rows, size_t n,
+			  const ae_train_callbacks *cb, const ae_allocator *alloc,
+			  double *mean)
+{
+	float	   *work = alloc->alloc(alloc->ctx, sizeof(float) * ae_infer_floats(m, EVAL_BLOCK));
+	double		err[EVAL_BLOCK];
+	double		sum = 0.0;
+
+	if (work == NULL)
+		return AE_ENOMEM;
+	for (size_t start = 0; start < n; start += EVAL_BLOCK)
+	{
+		int			cnt = (int) (n - start < EVAL_BLOCK ? n - start : EVAL_BLOCK);
+
+		ae_reconstruction_error(m, rows + start * m->arch.n_input, cnt, err, work);
+		for (int i = 0; i < cnt; i++)
+			sum += err[i];
+		if (cb && cb->on_batch)
+			cb->on_batch(cb->ctx);
+	}
+	alloc->release(alloc->ctx, work);
+	*mean = n ? sum / (double) n : NAN;
+	return AE_OK;
+}
+
+/* Decide whether train() deploys the new version. */
+ae_status
+ae_deploy_decide(ae_deploy_decision *dec, ae_deploy mode,
+				 const ae_build_output *out, const ae_model *deployed,
+				 int deployed_version, const ae_train_callbacks *cb,
+				 const ae_allocator *alloc, ae_error *err)
+{
+	memset(dec, 0, sizeof(*dec));
+	dec->mode = mode;
+	dec->deploy = 1;
+	dec->new_loss = out->eval_loss;
+	dec->deployed_loss = NAN;
+	if (deployed == NULL)
+	{
+		dec->first_version = 1;
+		return AE_OK;
+	}
+	if (mode == AE_DEPLOY_NEVER)
+		dec->deploy = 0;
+	else if (mode == AE_DEPLOY_IF_BETTER)
+	{
+		double		old_loss = INFINITY;
+
+		if (deployed->arch.n_input == out->model.arch.n_input &&
+			ae_mean_error(deployed, out->eval_raw, out->n_eval, cb, alloc,
+						  &old_loss) != AE_OK)
+			return ae_fail(err, AE_ENOMEM, "out of memory");
+		dec->compared = 1;
+		dec->compared_version = deployed_version;
+		dec->deployed_loss = old_loss;
+		dec->rows = out->n_eval;
+		dec->rows_are_validation = out->eval_on_validation;
+		dec->deploy = out->eval_loss < old_loss;
+	}
+	return AE_OK;
+}
+
+/* The metrics document: the training figures, time, curve and decision. */
+char *
+ae_metrics_json(const ae_build_output *out, const ae_deploy_decision *dec,
+				const ae_allocator *alloc)
+{
+	static const char *const modes[] = {"always", "if_better", "never"};
+	ae_json		j;
+
+	ae_json_init(&j, alloc);
+	ae_json_object_begin(&j, NULL);
+	training_members(&j, out);
+	ae_json_number(&j, "seconds", out->res.seconds);
+	ae_json_array_begin(&j, "loss_curve");
+	for (int e = 0; e < out->res.epochs_run; e++)
+	{
+		const ae_epoch_stats *s = &out->res.curve[e];
+
+		ae_json_object_begin(&j, NULL);
+		ae_json_integer(&j, "epoch", s->epoch);
+		ae_json_number(&j, "train_loss", s->train_loss);
+		ae_json_number(&j, "validation_loss", s->validation_loss);
+		ae_json_number(&j, "learning_rate", s->learning_rate);
+		ae_json_number(&j, "seconds", s->seconds);
+		ae_json_object_end(&j);
+	}
+	ae_json_array_end(&j);
+	if (dec)
+	{
+		ae_json_object_begin(&j, "deployment");
+		ae_json_string(&j, "mode", modes[dec->mode]);
+		if (dec->first_version)
+			ae_json_string(&j, "reason", "first version");
+		if (dec->compared)
+		{
+			ae_json_number(&j, "new_loss", dec->new_loss);
+			ae_json_number(&j, "deployed_loss", dec->deployed_loss);
+			ae_json_integer(&j, "compared_with_version", dec->compared_version);
+			ae_json_integer(&j, "rows", (int64_t) dec->rows);
+			ae_json_string(&j, "rows_are", dec->rows_are_validation ? "validation" : "all");
+		}
+		ae_json_bool(&j, "deployed", dec->deploy);
+		ae_json_object_end(&j);
+	}
+	ae_json_object_end(&j);
+	return ae_json_finish(&j, NULL);
+}

@@ -1,0 +1,126 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_pg.h
+ *	  Declarations shared by the PostgreSQL glue of the extension.
+ *
+ * The glue turns SQL values into the core's inputs and the core's results
+ * into SQL values, rows and messages; the numeric work is the core's
+ * (src/core, no postgres.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AE_PG_H
+#define AE_PG_H
+
+#include "postgres.h"
+
+#include "ae_core.h"
+#include "ae_options.h"
+#include "ae_pipeline.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/portal.h"
+
+/* Where the extension keeps its models. */
+#define AE_SCHEMA			"autoencoder"
+#define AE_MODELS_TABLE		"models"
+#define AE_MODELS_QUAL		"autoencoder.models"
+#define AE_MAX_NAME			(NAMEDATALEN - 1)	/* bytes in a model name */
+
+/* Settings (autoencoder.c). */
+extern int	ae_threads;
+extern int	ae_max_training_rows;
+
+/* An ae_allocator that takes memory from a memory context (ae_pg_array.c). */
+void		ae_pg_allocator(ae_allocator *a, MemoryContext cxt);
+/* Raise a core failure as an ERROR with its status's SQLSTATE. */
+void		ae_pg_raise(const ae_error *e) pg_attribute_noreturn();
+/* The training callbacks: interrupts per batch, a NOTICE per epoch. */
+void		ae_pg_callbacks(ae_train_callbacks *cb, const ae_options *o);
+/* The NOTICE that sums up a build (trained or solved, rows, loss, time). */
+void		ae_pg_notice_built(const ae_options *o, const ae_build_output *out);
+
+/* Arrays at the SQL boundary (ae_pg_array.c). */
+int			ae_array_dims(ArrayType *a, const char *what);
+void		ae_array_to_floats(ArrayType *a, float *out, int expected,
+							   const char *what);
+ArrayType  *ae_floats_to_array(const float *v, int n, Oid elemtype);
+bool		ae_is_float_array_type(Oid typid);
+void		ae_check_model_name(const char *name);
+
+/* Options from SQL (ae_pg_options.c). */
+void		ae_options_from_args(ae_options *o, FunctionCallInfo fcinfo,
+								 int first_arg);
+void		ae_options_from_jsonb(ae_options *o, Datum jsonb);
+
+/* SPI helpers (ae_pg_spi.c); callers are SPI connected. */
+Portal		ae_source_cursor(const char *source, const char *hint);
+
+/* One row of autoencoder.models as ae_spi_model_row returns it. */
+typedef struct AeModelRow
+{
+	int64		id;
+	int32		version;
+	double		threshold;		/* NaN if NULL */
+	Datum		model;			/* as stored (may be a TOAST pointer), valid
+								 * until SPI_finish */
+} AeModelRow;
+
+bool		ae_spi_model_row(const char *name, int32 version, AeModelRow *row);
+int32		ae_spi_next_version(const char *name);
+void		ae_spi_deploy(const char *name, int32 version);
+
+/* Storing a model version (ae_pg_store.c). */
+typedef struct AeStoreRequest
+{
+	const char *name;
+	Datum		model;			/* autoencoder.model */
+	struct varlena *baseline;	/* autoencoder.model or NULL */
+	int			n_input;
+	int			latent;
+	const char *config;			/* JSON text */
+	const char *metrics;		/* JSON text */
+	double		anomaly_threshold;	/* NaN: none */
+	bool		deploy;			/* a first version is always deployed */
+} AeStoreRequest;
+
+int64		ae_store_model(const AeStoreRequest *r, int32 version);
+struct varlena *ae_model_varlena(const ae_model *m);
+
+/* A parsed model with the buffers to serve one row without allocating. */
+typedef struct AeServing
+{
+	ae_model	model;
+	float	   *input;			/* (n_input) one converted input row */
+	float	   *output;			/* (n_input) one result row */
+	float	   *work;			/* (ae_infer_floats(model, 1)) */
+} AeServing;
+
+/* The per-backend cache of deployed models (ae_pg_cache.c). */
+typedef struct AeCachedModel
+{
+	char		name[NAMEDATALEN];	/* hash key */
+	bool		valid;			/* false once the models table changed */
+	int64		id;				/* models.id of the loaded version */
+	double		threshold;		/* models.anomaly_threshold, NaN if NULL */
+	MemoryContext cxt;			/* holds the model and its buffers */
+	AeServing	s;
+} AeCachedModel;
+
+AeCachedModel *ae_cache_get(const char *name);
+void		ae_model_from_bytes(const unsigned char *buf, size_t len,
+								ae_model *m, MemoryContext cxt,
+								int errcode_on_error);
+void		ae_serving_load(AeServing *s, const unsigned char *buf, size_t len,
+							MemoryContext cxt, int errcode_on_error);
+
+/* Hex text and binary I/O of the extension's varlena types (ae_pg_bytes.c). */
+struct varlena *ae_bytes_from_hex(const char *str, const char *type_name);
+char	   *ae_bytes_to_hex(Datum d);
+struct varlena *ae_bytes_recv(StringInfo buf);
+bytea	   *ae_bytes_send(Datum d);
+
+/* A model value argument, parsed once per query (ae_pg_model.c). */
+AeServing  *ae_model_arg(FunctionCallInfo fcinfo, int argno);
+#endif							/* AE_PG_H */

@@ -1,0 +1,314 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_pg_train.c
+ *	  autoencoder.train(): read a source query, build a model with the
+ *	  core, decide about deployment, store.
+ *
+ * Phases, all inside one memory context that is deleted at the end (an
+ * ERROR or a cancel frees it with the transaction, and leaves no row):
+ *   1. check the name, the caller's rights and every option before running
+ *      anything;
+ *   2. run the source query through a read-only cursor, FETCH_ROWS rows a
+ *      fetch, copying each array into the core's row store (chunks, and a
+ *      uniform sample past autoencoder.max_training_rows);
+ *   3. build the model (ae_build: training or the exact solve, baseline,
+ *      threshold), then take the next version number, which locks the name,
+ *      and decide against what is deployed now;
+ *   4. store the version (ae_pg_store.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_pg.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#define FETCH_ROWS		1000	/* rows per cursor fetch */
+#define SAMPLE_STREAM	UINT64_C(0x5A4D504C45)	/* sampling key seed */
+
+/* The source's rows as they are read. */
+typedef struct SourceRows
+{
+	ae_rowstore rs;
+	uint64		skipped;		/* NULL rows */
+	uint64		seed;
+	MemoryContext cxt;
+} SourceRows;
+
+/* Error context: which source row was being read. */
+static void
+source_row_context(void *arg)
+{
+	SourceRows *sr = arg;
+
+	errcontext("row %llu of the source query",
+			   (unsigned long long) (sr->rs.seen + sr->skipped + 1));
+}
+
+/* The first non-NULL row fixes the dimension and sets up the store. */
+static void
+start_rows(SourceRows *sr, int d)
+{
+	ae_allocator alloc;
+
+	if (d > AE_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("training rows have %d dimensions, at most %d are allowed",
+						d, AE_MAX_DIM)));
+	ae_pg_allocator(&alloc, sr->cxt);
+	if (ae_rowstore_init(&sr->rs, d, (size_t) ae_max_training_rows,
+						 sr->seed ^ SAMPLE_STREAM, &alloc) != AE_OK)
+		elog(ERROR, "could not set up the row store");
+}
+
+/* Run the source query and collect its first column. */
+static void
+collect_rows(SourceRows *sr, const char *source)
+{
+	Portal		portal;
+	MemoryContext tmp,
+				old;
+	ErrorContextCallback errcb;
+
+	portal = ae_source_cursor(source,
+							  "Pass a SELECT whose first column is real[] or double precision[].");
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "autoencoder source rows",
+								ALLOCSET_DEFAULT_SIZES);
+	errcb.callback = source_row_context;
+	errcb.arg = sr;
+	errcb.previous = error_context_stack;
+
+	for (;;)
+	{
+		TupleDesc	desc;
+		Oid			typid;
+
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		desc = SPI_tuptable->tupdesc;
+		typid = desc->natts > 0 ? SPI_gettypeid(desc, 1) : InvalidOid;
+		if (!ae_is_float_array_type(typid))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("first column of the source query must be real[] or double precision[]"),
+					 desc->natts > 0 ?
+					 errdetail("It is %s.", format_type_be(typid)) :
+					 errdetail("The query returns no columns.")));
+		error_context_stack = &errcb;
+		old = MemoryContextSwitchTo(tmp);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], desc, 1, &isnull);
+			ArrayType  *a;
+
+			if (isnull)
+			{
+				sr->skipped++;
+				continue;
+			}
+			a = DatumGetArrayTypeP(d);
+			if (sr->rs.d == 0)
+				start_rows(sr, ae_array_dims(a, "training row"));
+			ae_array_to_floats(a, ae_rowstore_next(&sr->rs), sr->rs.d, "training row");
+			ae_rowstore_commit(&sr->rs);
+			CHECK_FOR_INTERRUPTS();
+		}
+		MemoryContextSwitchTo(old);
+		error_context_stack = errcb.previous;
+		MemoryContextReset(tmp);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(tmp);
+	ae_rowstore_finish(&sr->rs);
+}
+
+/*
+ * Fail before a long training, not after it, when the caller cannot store
+ * the result: train() inserts into and updates the models table.
+ */
+static void
+check_store_privileges(void)
+{
+	Oid			nsp = get_namespace_oid(AE_SCHEMA, false);
+	Oid			relid = get_relname_relid(AE_MODELS_TABLE, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table autoencoder.models does not exist");
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to train a model"),
+				 errdetail("Training stores a version in autoencoder.models, which needs INSERT and UPDATE on it."),
+				 errhint("Ask for the model owner's GRANTs described in the README.")));
+}
+
+/* The deployed version of name parsed into m (in cxt); false if none. */
+static bool
+deployed_model(const char *name, ae_model *m, int32 *version, MemoryContext cxt)
+{
+	AeModelRow	row;
+	struct varlena *bytes;
+
+	if (!ae_spi_model_row(name, 0, &row))
+		return false;
+	bytes = PG_DETOAST_DATUM_PACKED(row.model);
+	ae_model_from_bytes((unsigned char *) VARDATA_ANY(bytes),
+						VARSIZE_ANY_EXHDR(bytes), m, cxt, ERRCODE_DATA_CORRUPTED);
+	*version = row.version;
+	return true;
+}
+
+/* The warm-start model (the deployed version), checked against o. */
+static void
+warm_start_model(const char *name, const ae_options *o, ae_model *m,
+				 MemoryContext cxt)
+{
+	int32		version;
+	ae_error	err;
+
+	if (!deployed_model(name, m, &version, cxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist, so it cannot be warm-started", name),
+				 errhint("Train a first version without warm_start.")));
+	if (ae_warm_start_check(m, o, name, version, &err) != AE_OK)
+		ae_pg_raise(&err);
+}
+
+/* The NOTICE of an if_better decision. */
+static void
+notice_decision(const ae_deploy_decision *dec)
+{
+	if (!dec->compared)
+		return;
+	ereport(NOTICE,
+			(errmsg("%s: the new version's loss %.6g is %s the deployed version %d's %.6g on the same %zu rows",
+					dec->deploy ? "deploying" : "not deploying", dec->new_loss,
+					dec->deploy ? "below" : "not below", dec->compared_version,
+					dec->deployed_loss, dec->rows)));
+}
+
+PG_FUNCTION_INFO_V1(ae_train_sql);
+
+/* autoencoder.train(model_name, source, latent_dim, options...) */
+Datum
+ae_train_sql(PG_FUNCTION_ARGS)
+{
+	ae_options	o;
+	SourceRows	sr;
+	ae_build_input in;
+	ae_build_output out;
+	ae_deploy_decision dec;
+	ae_error	err;
+	ae_allocator alloc;
+	AeStoreRequest req;
+	MemoryContext cxt;
+	char	   *name,
+			   *source;
+	ae_model	init,
+				current;
+	int32		version,
+				current_version = 0;
+	bool		has_current;
+	int64		id;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model_name, source and latent_dim must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ae_check_model_name(name);
+	/* fail now, not after training, where the result cannot be stored */
+	PreventCommandIfReadOnly("autoencoder.train()");
+	PreventCommandDuringRecovery("autoencoder.train()");
+	check_store_privileges();
+	source = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ae_options_default(&o);
+	ae_options_from_args(&o, fcinfo, 2);
+	if (ae_options_check(&o, &err) != AE_OK)
+		ae_pg_raise(&err);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "autoencoder training",
+								ALLOCSET_DEFAULT_SIZES);
+	ae_pg_allocator(&alloc, cxt);
+	memset(&sr, 0, sizeof(sr));
+	sr.cxt = cxt;
+	sr.seed = o.cfg.seed;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	collect_rows(&sr, source);
+	if (sr.rs.n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("source query returned no usable rows"),
+				 errdetail("It returned %llu rows whose first column is NULL.",
+						   (unsigned long long) sr.skipped)));
+	if (sr.rs.seen > sr.rs.n)
+		ereport(NOTICE,
+				(errmsg("training on a uniform random sample of %zu of %llu rows",
+						sr.rs.n, (unsigned long long) sr.rs.seen),
+				 errdetail("autoencoder.max_training_rows is %d.",
+						   ae_max_training_rows)));
+	if (ae_options_resolve(&o, sr.rs.d, &err) != AE_OK)
+		ae_pg_raise(&err);
+	if (o.warm_start)
+		warm_start_model(name, &o, &init, cxt);
+
+	memset(&in, 0, sizeof(in));
+	in.opts = &o;
+	in.rows = sr.rs.rows;
+	in.counts.read = sr.rs.seen;
+	in.counts.skipped = sr.skipped;
+	in.counts.kept = sr.rs.n;
+	in.init = o.warm_start ? &init : NULL;
+	in.name = name;
+	in.source = source;
+	in.where = AE_OPT_TRAIN;
+	in.threads = ae_threads;
+	in.want_baseline = 1;
+	in.keep_eval_rows = o.deploy == AE_DEPLOY_IF_BETTER;
+	ae_pg_callbacks(&in.cb, &o);
+	if (ae_build(&in, &alloc, &out, &err) != AE_OK)
+		ae_pg_raise(&err);
+	ae_pg_notice_built(&o, &out);
+
+	/* decide under the name's lock, against what is deployed now */
+	version = ae_spi_next_version(name);
+	has_current = deployed_model(name, &current, &current_version, cxt);
+	if (ae_deploy_decide(&dec, o.deploy, &out, has_current ? &current : NULL,
+						 current_version, &in.cb, &alloc, &err) != AE_OK)
+		ae_pg_raise(&err);
+	notice_decision(&dec);
+
+	req.name = name;
+	req.model = PointerGetDatum(ae_model_varlena(&out.model));
+	req.baseline = out.baseline.block ? ae_model_varlena(&out.baseline) : NULL;
+	req.n_input = o.arch.n_input;
+	req.latent = o.arch.latent;
+	req.config = out.config;
+	req.metrics = ae_metrics_json(&out, &dec, &alloc);
+	req.anomaly_threshold = out.anomaly_threshold;
+	req.deploy = dec.deploy;
+	id = ae_store_model(&req, version);
+	SPI_finish();
+
+	ereport(NOTICE,
+			(errmsg("stored model \"%s\" version %d (id %lld)%s",
+					name, version, (long long) id,
+					dec.deploy ? ", deployed" : ", not deployed"),
+			 sr.skipped ? errdetail("%llu rows with a NULL input were skipped.",
+									(unsigned long long) sr.skipped) : 0));
+	MemoryContextDelete(cxt);
+	PG_RETURN_INT64(id);
+}
