@@ -94,6 +94,18 @@ CREATE TRIGGER models_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.models
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.models_changed();
 
+CREATE FUNCTION @extschema@.find_version(model_name text, version integer DEFAULT NULL)
+RETURNS SETOF @extschema@.models
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT * FROM @extschema@.models m
+    WHERE m.name = model_name AND m.deployed AND find_version.version IS NULL
+    UNION ALL
+    SELECT * FROM @extschema@.models m
+    WHERE m.name = model_name AND m.version = find_version.version
+$$;
+COMMENT ON FUNCTION @extschema@.find_version(text, integer) IS 'the row of a model version: the deployed one, or the version given (no row if there is none)';
+
 -- training -------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.options(
@@ -208,9 +220,7 @@ AS $$
 DECLARE
     result @extschema@.model;
 BEGIN
-    SELECT m.model INTO result FROM @extschema@.models m
-    WHERE m.name = model_name
-      AND CASE WHEN get_model.version IS NULL THEN m.deployed ELSE m.version = get_model.version END;
+    SELECT m.model INTO result FROM @extschema@.find_version(model_name, get_model.version) m;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = CASE WHEN get_model.version IS NULL
@@ -326,8 +336,7 @@ DECLARE
     previous integer;
 BEGIN
     PERFORM @extschema@.lock_model(model_name);
-    SELECT m.version INTO current FROM @extschema@.models m
-    WHERE m.name = model_name AND m.deployed;
+    SELECT m.version INTO current FROM @extschema@.find_version(model_name) m;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = format('model "%s" does not exist', model_name);
@@ -408,10 +417,8 @@ AS $$
 DECLARE
     curve jsonb;
 BEGIN
-    SELECT m.metrics->'loss_curve' INTO curve FROM @extschema@.models m
-    WHERE m.name = model_name
-      AND CASE WHEN training_info.version IS NULL THEN m.deployed
-               ELSE m.version = training_info.version END;
+    SELECT m.metrics->'loss_curve' INTO curve
+    FROM @extschema@.find_version(model_name, training_info.version) m;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = CASE WHEN training_info.version IS NULL
@@ -438,7 +445,7 @@ DECLARE
     b @extschema@.model;
 BEGIN
     SELECT d.model, coalesce(d.baseline, CASE WHEN d.config->>'solver' = 'exact' THEN d.model END)
-    INTO m, b FROM @extschema@.models d WHERE d.name = model_name AND d.deployed;
+    INTO m, b FROM @extschema@.find_version(model_name) d;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = format('model "%s" does not exist', model_name);

@@ -263,6 +263,10 @@ shown_value(char *out, size_t len, const char *literal, double v)
 		else
 			snprintf(out, len, "%.20s...", literal);
 	}
+	else if (isnan(v))
+		snprintf(out, len, "NaN");
+	else if (isinf(v))
+		snprintf(out, len, "%sInfinity", v < 0 ? "-" : "");
 	else
 		snprintf(out, len, "%g", v);
 }

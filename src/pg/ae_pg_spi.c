@@ -83,18 +83,16 @@ ae_spi_model_row(const char *name, int32 version, AeModelRow *row)
 {
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
+	char		nulls[2] = {' ', version == 0 ? 'n' : ' '};
 	bool		isnull;
 	Datum		d;
 	int			ret;
 
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);
-	ret = SPI_execute_with_args(version == 0 ?
-								"SELECT id, version, model, anomaly_threshold FROM "
-								AE_MODELS_QUAL " WHERE name = $1 AND deployed" :
-								"SELECT id, version, model, anomaly_threshold FROM "
-								AE_MODELS_QUAL " WHERE name = $1 AND version = $2",
-								version == 0 ? 1 : 2, types, args, NULL, true, 1);
+	ret = SPI_execute_with_args("SELECT id, version, model, anomaly_threshold FROM "
+								AE_SCHEMA ".find_version($1, $2)",
+								2, types, args, nulls, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read model \"%s\": %s", name, SPI_result_code_string(ret));
 	if (SPI_processed == 0)
