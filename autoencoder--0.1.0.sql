@@ -242,21 +242,21 @@ COMMENT ON FUNCTION @extschema@.save(text, @extschema@.model, boolean) IS 'store
 CREATE TYPE @extschema@.fit_state;
 CREATE FUNCTION @extschema@.fit_state_in(cstring) RETURNS @extschema@.fit_state
     AS 'MODULE_PATHNAME', 'ae_fit_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_state_in(cstring) IS 'text input of a partial fit state (hex), validated';
+COMMENT ON FUNCTION @extschema@.fit_state_in(cstring) IS 'text input of a partial fit state (base64 of its bytes), checked in full';
 CREATE FUNCTION @extschema@.fit_state_out(@extschema@.fit_state) RETURNS cstring
     AS 'MODULE_PATHNAME', 'ae_fit_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_state_out(@extschema@.fit_state) IS 'text output of a partial fit state (hex), exact';
+COMMENT ON FUNCTION @extschema@.fit_state_out(@extschema@.fit_state) IS 'text output of a partial fit state (base64 of its bytes), exact';
 CREATE FUNCTION @extschema@.fit_state_recv(internal) RETURNS @extschema@.fit_state
     AS 'MODULE_PATHNAME', 'ae_fit_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_state_recv(internal) IS 'binary input of a partial fit state';
+COMMENT ON FUNCTION @extschema@.fit_state_recv(internal) IS 'binary input of a partial fit state, checked in full';
 CREATE FUNCTION @extschema@.fit_state_send(@extschema@.fit_state) RETURNS bytea
     AS 'MODULE_PATHNAME', 'ae_fit_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.fit_state_send(@extschema@.fit_state) IS 'binary output of a partial fit state';
 CREATE TYPE @extschema@.fit_state (
     INPUT = @extschema@.fit_state_in, OUTPUT = @extschema@.fit_state_out,
     RECEIVE = @extschema@.fit_state_recv, SEND = @extschema@.fit_state_send,
-    INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended);
-COMMENT ON TYPE @extschema@.fit_state IS 'partial state of autoencoder.fit: exact moments and a uniform sample of the rows';
+    INTERNALLENGTH = VARIABLE, ALIGNMENT = int4, STORAGE = extended);
+COMMENT ON TYPE @extschema@.fit_state IS 'partial state of autoencoder.fit: exact moments, or exact sums and a uniform sample of the rows, in a versioned little-endian format';
 
 CREATE FUNCTION @extschema@.fit_accum(@extschema@.fit_state, real[]) RETURNS @extschema@.fit_state
     AS 'MODULE_PATHNAME', 'ae_fit_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -297,6 +297,19 @@ CREATE AGGREGATE @extschema@.fit(double precision[], jsonb) (
     FINALFUNC = @extschema@.fit_final, COMBINEFUNC = @extschema@.fit_combine,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.fit(double precision[], jsonb) IS 'trains an autoencoder on the rows aggregated; options are train()''s, by the same names';
+
+-- The aggregate runs its support functions with its owner's right, so
+-- nobody else needs to call them directly (or build aggregates over them).
+-- On Citus, grant them to the roles that run a distributed fit: Citus checks
+-- the caller's right (see the README).
+REVOKE EXECUTE ON FUNCTION
+    @extschema@.fit_accum(@extschema@.fit_state, real[]),
+    @extschema@.fit_accum(@extschema@.fit_state, real[], jsonb),
+    @extschema@.fit_accum(@extschema@.fit_state, double precision[]),
+    @extschema@.fit_accum(@extschema@.fit_state, double precision[], jsonb),
+    @extschema@.fit_combine(@extschema@.fit_state, @extschema@.fit_state),
+    @extschema@.fit_final(@extschema@.fit_state)
+FROM PUBLIC;
 
 -- batch inference ------------------------------------------------------
 

@@ -1,7 +1,8 @@
 -- lifecycle: versions, deployment, rollback, warm start, evaluation, anomalies
-\set SHOW_CONTEXT never
-SET client_min_messages = warning;
-SET extra_float_digits = 0;
+\i sql/include/setup.psql
+
+-- an exact PCA model, for evaluate() and the deployed view
+SELECT autoencoder.train('pca', 'SELECT x FROM pts', latent_dim => 2, activation => 'linear') > 0 AS trained;
 
 -- three versions; the third is not deployed
 SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
@@ -47,7 +48,9 @@ SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_un
                          epochs => 1, learning_rate => 1e-6, seed => 4,
                          deploy => 'if_better') > 0 AS v5;
 SELECT version, deployed, d->>'mode' AS mode, d->'deployed' AS decided,
-       (d->>'new_loss')::float8 > (d->>'deployed_loss')::float8 AS worse,
+       ok((d->>'new_loss')::float8 > (d->>'deployed_loss')::float8,
+          format('new_loss %s, deployed_loss %s', r((d->>'new_loss')::float8),
+                 r((d->>'deployed_loss')::float8))) AS worse,
        d->'compared_with_version' AS vs, d->>'rows_are' AS rows_are, d->'rows' AS rows
 FROM autoencoder.models, LATERAL (SELECT metrics->'deployment' AS d) s
 WHERE name = 'life' AND version = 5;
@@ -59,45 +62,61 @@ SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, hidden_un
                          epochs => 40, learning_rate => 0.003, seed => 6,
                          warm_start => true, deploy => 'if_better') > 0 AS v6;
 SELECT version, deployed, metrics->'deployment'->'deployed' AS decided,
-       (metrics->'loss_curve'->0->>'validation_loss')::float8 < 2 * :last_loss AS starts_trained
-FROM autoencoder.models WHERE name = 'life' AND version = 6;
+       ok(first < 2 * :last_loss, format('first epoch %s, version 4 ended at %s', r(first), r(:last_loss)))
+       AS starts_trained
+FROM autoencoder.models, LATERAL (SELECT (metrics->'loss_curve'->0->>'validation_loss')::float8 AS first) l
+WHERE name = 'life' AND version = 6;
 -- a cold start with the same settings starts far worse
 SELECT autoencoder.train('cold', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{32}',
                          epochs => 2, learning_rate => 0.003, seed => 6) > 0 AS cold;
-SELECT (c.metrics->'loss_curve'->0->>'validation_loss')::float8
-       > 2 * (w.metrics->'loss_curve'->0->>'validation_loss')::float8 AS warm_helps
-FROM autoencoder.models c, autoencoder.models w
+SELECT ok(cold > 2 * warm, format('first epoch cold %s, warm %s', r(cold), r(warm))) AS warm_helps
+FROM autoencoder.models c, autoencoder.models w,
+     LATERAL (SELECT (c.metrics->'loss_curve'->0->>'validation_loss')::float8 AS cold,
+                     (w.metrics->'loss_curve'->0->>'validation_loss')::float8 AS warm) l
 WHERE c.name = 'cold' AND w.name = 'life' AND w.version = 6;
 
 -- training_info: one row per epoch
 SELECT count(*) AS epochs, min(epoch) AS first, max(epoch) AS last,
-       bool_and(train_loss > 0 AND validation_loss > 0 AND learning_rate = 0.003 AND seconds >= 0) AS sane
+       ok(bool_and(train_loss > 0 AND validation_loss > 0 AND learning_rate = 0.003 AND seconds >= 0),
+          format('least train_loss %s, validation_loss %s, seconds %s; learning_rate %s .. %s',
+                 r(min(train_loss)), r(min(validation_loss)), r(min(seconds)),
+                 min(learning_rate), max(learning_rate))) AS sane
 FROM autoencoder.training_info('life');
 SELECT count(*) AS epochs FROM autoencoder.training_info('life', 5);
 
 -- evaluate: the model against PCA of the same size on the same rows
 -- (the baseline is the PCA that fit() finds on the same rows and scaling)
-SELECT rows, mse > 0 AS mse_pos, mae > 0 AS mae_pos, mae > sqrt(mse) * 0.1 AS mae_sane,
-       abs(mse - (SELECT avg(autoencoder.reconstruction_error('life', x)) FROM pts)) < 1e-9 AS mse_ok,
-       abs(pca_mse - (SELECT avg(autoencoder.reconstruction_error(f.m, x))
-                      FROM pts, (SELECT autoencoder.fit(x, '{"latent_dim": 3, "activation": "linear"}') m
-                                 FROM pts) f)) < 1e-6 * pca_mse AS pca_ok
+-- (mse_diff: from the mean reconstruction_error, within 1e-9; pca_rel_diff:
+-- relative, from the fitted PCA's, within 1e-6)
+SELECT rows, ok(mse > 0, r(mse)) AS mse_pos, ok(mae > 0, r(mae)) AS mae_pos,
+       ok(mae > sqrt(mse) * 0.1, format('mae %s, sqrt(mse) %s', r(mae), r(sqrt(mse)))) AS mae_sane,
+       round(abs(mse - (SELECT avg(autoencoder.reconstruction_error('life', x)) FROM pts))::numeric, 9)
+         AS mse_diff,
+       round((abs(pca_mse - (SELECT avg(autoencoder.reconstruction_error(f.m, x))
+                             FROM pts, (SELECT autoencoder.fit(x, '{"latent_dim": 3, "activation": "linear"}') m
+                                        FROM pts) f)) / pca_mse)::numeric, 6) AS pca_rel_diff
 FROM autoencoder.evaluate('life', 'SELECT x FROM pts');
-SELECT rows, abs(mse - pca_mse) < 1e-9 AS pca_is_itself
+-- (PCA is its own baseline: within 1e-9)
+SELECT rows, round(abs(mse - pca_mse)::numeric, 9) AS pca_minus_itself
 FROM autoencoder.evaluate('pca', 'SELECT x FROM pts');
 
 -- anomalies: about 1% of the validation rows are above the threshold
-SELECT anomaly_threshold > 0 AS has_threshold FROM autoencoder.models WHERE name = 'life' AND deployed;
-SELECT count(*) FILTER (WHERE autoencoder.is_anomaly('life', x)) BETWEEN 1 AND 30 AS few,
-       autoencoder.is_anomaly('life', '{5,5,5,5,5,5,5,5}'::real[]) AS outlier
-FROM pts WHERE x IS NOT NULL;
+SELECT ok(anomaly_threshold > 0, r(anomaly_threshold)) AS has_threshold
+FROM autoencoder.models WHERE name = 'life' AND deployed;
+SELECT ok(n BETWEEN 1 AND 30, n || ' of 600 rows are anomalies') AS few, outlier
+FROM (SELECT count(*) FILTER (WHERE autoencoder.is_anomaly('life', x)) AS n,
+             autoencoder.is_anomaly('life', '{5,5,5,5,5,5,5,5}'::real[]) AS outlier
+      FROM pts WHERE x IS NOT NULL) a;
 SELECT autoencoder.train('q50', 'SELECT x FROM pts', latent_dim => 3, epochs => 5,
                          anomaly_quantile => 0.5) > 0 AS trained;
-SELECT count(*) FILTER (WHERE autoencoder.is_anomaly('q50', x)) BETWEEN 200 AND 400 AS about_half
-FROM pts WHERE x IS NOT NULL;
+SELECT ok(n BETWEEN 200 AND 400, n || ' of 600 rows are anomalies') AS about_half
+FROM (SELECT count(*) FILTER (WHERE autoencoder.is_anomaly('q50', x)) AS n
+      FROM pts WHERE x IS NOT NULL) a;
 
 -- the deployed view
-SELECT name, version, input_dim, latent_dim, rows, validation_loss > 0 AS has_loss,
+SELECT name, version, input_dim, latent_dim, rows,
+       CASE WHEN validation_loss IS NULL THEN 'none' ELSE ok(validation_loss > 0, r(validation_loss)) END
+         AS loss,
        length(loss_curve) AS spark_len
 FROM autoencoder.deployed WHERE name IN ('life', 'pca') ORDER BY name;
 SELECT autoencoder.sparkline(ARRAY[4, 3, 2, 1, 1]) AS spark;

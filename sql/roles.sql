@@ -1,7 +1,10 @@
 -- roles: a model owner trains and deploys; a model user only serves
-\set SHOW_CONTEXT never
-SET client_min_messages = warning;
+\i sql/include/setup.psql
 
+-- roles are cluster-wide: drop any left by an earlier run that failed (the
+-- setup dropped the objects they had rights on)
+DROP ROLE IF EXISTS regress_ae_owner;
+DROP ROLE IF EXISTS regress_ae_user;
 CREATE ROLE regress_ae_owner;
 CREATE ROLE regress_ae_user;
 -- the GRANTs of the README

@@ -1,31 +1,5 @@
 -- train: training, versions, metrics, determinism and transactions
-\set SHOW_CONTEXT never
-SET client_min_messages = warning;   -- epoch NOTICEs carry timings
-SET extra_float_digits = 0;
-
--- err(q): runs a statement and shows its SQLSTATE, message and detail on one
--- line instead of failing (the later files list their error probes with it)
-CREATE FUNCTION err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(detail, '') || ')', '');
-END
-$$;
-
--- 600 points on a curved 2-D surface in 8 dimensions (a low-discrepancy
--- sequence, so no random()), plus one NULL row
-CREATE TABLE pts (id int PRIMARY KEY, x real[]);
-INSERT INTO pts
-SELECT i, ARRAY[a, b, a * b, a * a, b * b, sin(pi() * a), cos(pi() * b), a - b]::real[]
-FROM (SELECT i, (i * 0.6180339887) % 1 AS a, (i * 0.7548776662) % 1 AS b
-      FROM generate_series(1, 600) i) s;
-INSERT INTO pts VALUES (0, NULL);
-CREATE TABLE pts8 AS SELECT id, x::float8[] AS x FROM pts;
+\i sql/include/setup.psql
 
 SELECT autoencoder.train('pts', 'SELECT x FROM pts', latent_dim => 3,
                          hidden_units => '{16}', epochs => 40,
@@ -37,13 +11,17 @@ SELECT name, version, input_dim, latent_dim, deployed,
        (metrics->>'rows_used')::int AS used, (metrics->>'rows_skipped')::int AS skipped,
        (metrics->>'train_rows')::int AS train_rows,
        (metrics->>'validation_rows')::int AS val_rows,
-       jsonb_array_length(metrics->'loss_curve') = (metrics->>'epochs_run')::int AS curve_ok
+       ok(jsonb_array_length(metrics->'loss_curve') = (metrics->>'epochs_run')::int,
+          format('%s points in loss_curve, %s epochs run',
+                 jsonb_array_length(metrics->'loss_curve'), metrics->>'epochs_run')) AS curve
 FROM autoencoder.models;
 
 -- the loss went down: last validation loss well below the first epoch's
-SELECT (metrics->>'final_validation_loss')::float8
-       < 0.5 * (metrics->'loss_curve'->0->>'validation_loss')::float8 AS learned
-FROM autoencoder.models WHERE name = 'pts';
+SELECT ok(final < 0.5 * first, format('final %s, first %s', r(final), r(first))) AS learned
+FROM autoencoder.models,
+     LATERAL (SELECT (metrics->>'final_validation_loss')::float8 AS final,
+                     (metrics->'loss_curve'->0->>'validation_loss')::float8 AS first) l
+WHERE name = 'pts';
 
 -- a new version is deployed, the old one kept but no longer deployed
 SELECT autoencoder.train('pts', 'SELECT x FROM pts', latent_dim => 3,
@@ -98,7 +76,8 @@ SELECT autoencoder.train('sgd', 'SELECT x FROM pts', latent_dim => 3, optimizer 
                          scaling => 'none', validation_fraction => 0, epochs => 5) > 0 AS no_validation;
 SELECT name, config->>'output_activation' AS out_act,
        (metrics->>'validation_rows')::int AS val_rows,
-       (metrics->>'final_train_loss')::float8 < 10 AS finite
+       ok((metrics->>'final_train_loss')::float8 < 10,
+          'final_train_loss ' || r((metrics->>'final_train_loss')::float8)) AS finite
 FROM autoencoder.models WHERE name IN ('minmax', 'plain', 'sgd', 'act_linear') ORDER BY name;
 
 -- early stopping: a step too small to change any float32 weight never
@@ -114,13 +93,16 @@ SELECT autoencoder.train('sparse', 'SELECT x FROM pts', latent_dim => 3, hidden_
                          epochs => 20, sparsity => 1.0, seed => 8) > 0 AS sparse,
        autoencoder.train('decay', 'SELECT x FROM pts', latent_dim => 3, hidden_units => '{16}',
                          epochs => 20, weight_decay => 0.1, seed => 8) > 0 AS decay;
-SELECT avg((SELECT avg(abs(c)) FROM unnest(autoencoder.encode('sparse', x)) c))
-       < 0.5 * avg((SELECT avg(abs(c)) FROM unnest(autoencoder.encode('pts_again', x)) c))
+SELECT ok(sparse < 0.5 * plain, format('mean |code| %s with sparsity, %s without', r(sparse), r(plain)))
        AS code_shrunk
-FROM pts;
+FROM (SELECT avg((SELECT avg(abs(c)) FROM unnest(autoencoder.encode('sparse', x)) c)) AS sparse,
+             avg((SELECT avg(abs(c)) FROM unnest(autoencoder.encode('pts_again', x)) c)) AS plain
+      FROM pts) s;
 SELECT config->'weight_decay' AS wd, config->'sparsity' AS l1
 FROM autoencoder.models WHERE name IN ('sparse', 'decay') ORDER BY name;
 
 -- drop_model removes every version
 SELECT autoencoder.drop_model('pts_sample') AS dropped;
 SELECT count(*) FROM autoencoder.models WHERE name = 'pts_sample';
+
+DROP TABLE before;

@@ -29,6 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_core.h"
+#include "ae_bytes.h"
 #include "ae_meta.h"
 
 #include <math.h>
@@ -56,66 +57,6 @@ fnv1a64(const unsigned char *p, size_t n)
 	return h;
 }
 
-/* Little-endian writers. */
-static unsigned char *
-put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char) (v >> (8 * i));
-	return p + 4;
-}
-
-static unsigned char *
-put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char) (v >> (8 * i));
-	return p + 8;
-}
-
-static unsigned char *
-put_floats(unsigned char *p, const float *f, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-	{
-		uint32_t	bits;
-
-		memcpy(&bits, &f[i], 4);
-		p = put_u32(p, bits);
-	}
-	return p;
-}
-
-/* Little-endian readers (the caller has checked the bounds). */
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t) p[0] | (uint32_t) p[1] << 8 |
-		(uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	return (uint64_t) get_u32(p) | (uint64_t) get_u32(p + 4) << 32;
-}
-
-/* Read n floats; returns 0 if any is not finite. */
-static int
-get_floats(const unsigned char *p, float *f, size_t n)
-{
-	int			ok = 1;
-
-	for (size_t i = 0; i < n; i++)
-	{
-		uint32_t	bits = get_u32(p + 4 * i);
-
-		memcpy(&f[i], &bits, 4);
-		ok &= isfinite(f[i]) != 0;
-	}
-	return ok;
-}
-
 /* Size of a header for k hidden layers. */
 static size_t
 header_size(int k)
@@ -141,25 +82,25 @@ ae_model_serialize(const ae_model *m, unsigned char *out)
 
 	memcpy(p, AE_FORMAT_MAGIC, 8);
 	p += 8;
-	p = put_u32(p, AE_FORMAT_VERSION);
-	p = put_u32(p, 0);
-	p = put_u32(p, (uint32_t) a->n_input);
-	p = put_u32(p, (uint32_t) a->latent);
-	p = put_u32(p, (uint32_t) a->n_hidden);
+	p = ae_put_u32(p, AE_FORMAT_VERSION);
+	p = ae_put_u32(p, 0);
+	p = ae_put_u32(p, (uint32_t) a->n_input);
+	p = ae_put_u32(p, (uint32_t) a->latent);
+	p = ae_put_u32(p, (uint32_t) a->n_hidden);
 	for (int i = 0; i < a->n_hidden; i++)
-		p = put_u32(p, (uint32_t) a->hidden[i]);
+		p = ae_put_u32(p, (uint32_t) a->hidden[i]);
 	*p++ = (unsigned char) a->activation;
 	*p++ = (unsigned char) a->output_activation;
 	*p++ = (unsigned char) a->scaling;
 	*p++ = 0;
-	p = put_u64(p, (uint64_t) m->n_params);
-	p = put_u32(p, (uint32_t) m->meta_len);
-	p = put_floats(p, m->shift, 4 * (size_t) a->n_input);
-	p = put_floats(p, m->params, m->n_params);
+	p = ae_put_u64(p, (uint64_t) m->n_params);
+	p = ae_put_u32(p, (uint32_t) m->meta_len);
+	p = ae_put_floats(p, m->shift, 4 * (size_t) a->n_input);
+	p = ae_put_floats(p, m->params, m->n_params);
 	if (m->meta_len)
 		memcpy(p, m->meta, m->meta_len);
 	p += m->meta_len;
-	put_u64(p, fnv1a64(out, (size_t) (p - out)));
+	ae_put_u64(p, fnv1a64(out, (size_t) (p - out)));
 }
 
 /* Parse and validate buf[0..len) into a new model m; message in err. */
@@ -186,19 +127,19 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 		SET_ERR("the bytes do not start with an autoencoder model header");
 		return AE_EFORMAT;
 	}
-	version = get_u32(buf + 8);
+	version = ae_get_u32(buf + 8);
 	if (version != AE_FORMAT_VERSION)
 	{
 		SET_ERR("model format version %u is not supported (this build reads version %d)",
 				version, AE_FORMAT_VERSION);
 		return AE_EFORMAT;
 	}
-	if (get_u32(buf + 12) != 0)
+	if (ae_get_u32(buf + 12) != 0)
 	{
-		SET_ERR("unknown model format flags %u", get_u32(buf + 12));
+		SET_ERR("unknown model format flags %u", ae_get_u32(buf + 12));
 		return AE_EFORMAT;
 	}
-	k = get_u32(buf + 24);
+	k = ae_get_u32(buf + 24);
 	if (k > AE_MAX_HIDDEN)
 	{
 		SET_ERR("model has %u hidden layers, at most %d are allowed",
@@ -212,12 +153,12 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 				len, hdr);
 		return AE_EFORMAT;
 	}
-	arch.n_input = (int) (get_u32(buf + 16) > AE_MAX_DIM ? 0 : get_u32(buf + 16));
-	arch.latent = (int) (get_u32(buf + 20) > AE_MAX_DIM ? 0 : get_u32(buf + 20));
+	arch.n_input = (int) (ae_get_u32(buf + 16) > AE_MAX_DIM ? 0 : ae_get_u32(buf + 16));
+	arch.latent = (int) (ae_get_u32(buf + 20) > AE_MAX_DIM ? 0 : ae_get_u32(buf + 20));
 	arch.n_hidden = (int) k;
 	p = buf + HEADER_FIXED;
 	for (uint32_t i = 0; i < k; i++, p += 4)
-		arch.hidden[i] = (int) (get_u32(p) > AE_MAX_UNITS ? 0 : get_u32(p));
+		arch.hidden[i] = (int) (ae_get_u32(p) > AE_MAX_UNITS ? 0 : ae_get_u32(p));
 	arch.activation = (ae_activation) p[0];
 	arch.output_activation = (ae_activation) p[1];
 	arch.scaling = (ae_scaling) p[2];
@@ -226,8 +167,8 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 		SET_ERR("model header is invalid: %s", p[3] ? "reserved byte set" : why);
 		return AE_EFORMAT;
 	}
-	n_params = get_u64(p + 4);
-	meta_len = get_u32(p + 12);
+	n_params = ae_get_u64(p + 4);
+	meta_len = ae_get_u32(p + 12);
 	if (meta_len > AE_MAX_META)
 	{
 		SET_ERR("model metadata of %u bytes exceeds the limit of %d",
@@ -249,7 +190,7 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 				len, total);
 		return AE_EFORMAT;
 	}
-	if (fnv1a64(buf, len - CHECKSUM_SIZE) != get_u64(buf + len - CHECKSUM_SIZE))
+	if (fnv1a64(buf, len - CHECKSUM_SIZE) != ae_get_u64(buf + len - CHECKSUM_SIZE))
 	{
 		SET_ERR("model checksum does not match its contents");
 		return AE_EFORMAT;
@@ -262,7 +203,7 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 		return st == AE_ENOMEM ? AE_ENOMEM : AE_EFORMAT;
 	}
 	p = buf + hdr;
-	if (!get_floats(p, m->shift, 4 * (size_t) arch.n_input))
+	if (!ae_get_floats(p, m->shift, 4 * (size_t) arch.n_input))
 	{
 		SET_ERR("model scaling contains a non-finite value");
 		goto fail;
@@ -276,7 +217,7 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 			SET_ERR("model scaling of feature %d is invalid", i + 1);
 			goto fail;
 		}
-	if (!get_floats(p, m->params, m->n_params))
+	if (!ae_get_floats(p, m->params, m->n_params))
 	{
 		SET_ERR("model weights contain a non-finite value");
 		goto fail;

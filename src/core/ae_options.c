@@ -718,15 +718,16 @@ ae_train_config_check(const ae_train_config *cfg, ae_error *err)
 	return AE_OK;
 }
 
-/* Every option accepted at where, resolved, as members of an open object. */
+/* Options accepted at where (given ones only, if asked) into an open object. */
 void
-ae_options_json(ae_json *j, const ae_options *o, int where)
+ae_options_json(ae_json *j, const ae_options *o, int where, int given_only)
 {
 	for (int i = 0; i < N_OPTIONS; i++)
 	{
 		const ae_option_desc *d = &option_table[i];
 
-		if (!(d->flags & where))
+		if (!(d->flags & where) ||
+			(given_only && !((o->given >> i) & 1)))
 			continue;
 		switch (d->type)
 		{

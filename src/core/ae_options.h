@@ -138,8 +138,12 @@ ae_status	ae_options_resolve(ae_options *o, int n_input, ae_error *err);
 /* Range checks of a training configuration alone (ae_train's guard). */
 ae_status	ae_train_config_check(const ae_train_config *cfg, ae_error *err);
 
-/* Every option accepted at where, resolved, as members of an open object. */
-void		ae_options_json(ae_json *j, const ae_options *o, int where);
+/*
+ * Every option accepted at where (only those the caller gave, if
+ * given_only), as members of an open object.
+ */
+void		ae_options_json(ae_json *j, const ae_options *o, int where,
+							int given_only);
 
 /* For autoencoder.options() and the README: type, default, allowed. */
 const char *ae_option_sql_type(const ae_option_desc *d);

@@ -299,7 +299,7 @@ describe(const ae_build_input *in, ae_build_output *out,
 	ae_json_init(&j, alloc);
 	ae_json_object_begin(&j, NULL);
 	ae_json_integer(&j, "input_dim", in->opts->arch.n_input);
-	ae_options_json(&j, in->opts, in->where);
+	ae_options_json(&j, in->opts, in->where, 0);
 	ae_json_integer(&j, "threads", in->threads);
 	if (in->source)
 		ae_json_string(&j, "source", in->source);

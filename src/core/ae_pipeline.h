@@ -58,6 +58,20 @@ void		ae_rowstore_finish(ae_rowstore *rs);
 void		ae_rowstore_free(ae_rowstore *rs);
 /* The sampling key of a row: a seeded 64-bit hash of its bytes. */
 uint64_t	ae_row_key(const float *row, int d, uint64_t seed);
+/* The sampling seed of a training seed (train() and fit() alike). */
+#define AE_SAMPLE_SEED(seed)	((uint64_t) (seed) ^ UINT64_C(0x5A4D504C45))
+
+/* Max-heaps of sample slots by key, and the canonical order of a sample. */
+void		ae_keyheap_sift_down(size_t *heap, size_t n, const uint64_t *keys,
+								 size_t i);
+void		ae_keyheap_build(size_t *heap, size_t n, const uint64_t *keys);
+typedef struct ae_keyed_row
+{
+	uint64_t	key;
+	const float *row;
+	int			d;
+} ae_keyed_row;
+void		ae_keyed_sort(ae_keyed_row *kr, size_t n);
 
 /* How many rows a model saw, kept and skipped. */
 typedef struct ae_counts

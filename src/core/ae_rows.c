@@ -158,12 +158,10 @@ ae_rowstore_next(ae_rowstore *rs)
 	return rs->scratch;
 }
 
-/* Restore the max-heap of slots (by key) below position i. */
-static void
-sift_down(ae_rowstore *rs, size_t i)
+/* Restore a max-heap of n slots (ordered by keys[slot]) below position i. */
+void
+ae_keyheap_sift_down(size_t *heap, size_t n, const uint64_t *keys, size_t i)
 {
-	size_t		n = rs->n;
-
 	for (;;)
 	{
 		size_t		l = 2 * i + 1,
@@ -171,17 +169,27 @@ sift_down(ae_rowstore *rs, size_t i)
 					big = i,
 					t;
 
-		if (l < n && rs->keys[rs->heap[l]] > rs->keys[rs->heap[big]])
+		if (l < n && keys[heap[l]] > keys[heap[big]])
 			big = l;
-		if (r < n && rs->keys[rs->heap[r]] > rs->keys[rs->heap[big]])
+		if (r < n && keys[heap[r]] > keys[heap[big]])
 			big = r;
 		if (big == i)
 			return;
-		t = rs->heap[i];
-		rs->heap[i] = rs->heap[big];
-		rs->heap[big] = t;
+		t = heap[i];
+		heap[i] = heap[big];
+		heap[big] = t;
 		i = big;
 	}
+}
+
+/* Make heap[0..n) = slots 0..n-1 a max-heap by key. */
+void
+ae_keyheap_build(size_t *heap, size_t n, const uint64_t *keys)
+{
+	for (size_t i = 0; i < n; i++)
+		heap[i] = i;
+	for (size_t i = n / 2; i-- > 0;)
+		ae_keyheap_sift_down(heap, n, keys, i);
 }
 
 /* Build the heap once the store is full; 0 when out of memory. */
@@ -191,10 +199,7 @@ build_heap(ae_rowstore *rs)
 	rs->heap = rs->alloc.alloc(rs->alloc.ctx, sizeof(size_t) * rs->n);
 	if (rs->heap == NULL)
 		return 0;
-	for (size_t i = 0; i < rs->n; i++)
-		rs->heap[i] = i;
-	for (size_t i = rs->n / 2; i-- > 0;)
-		sift_down(rs, i);
+	ae_keyheap_build(rs->heap, rs->n, rs->keys);
 	return 1;
 }
 
@@ -225,47 +230,51 @@ ae_rowstore_commit(ae_rowstore *rs)
 
 		memcpy(rs->rows[slot], rs->scratch, sizeof(float) * rs->d);
 		rs->keys[slot] = key;
-		sift_down(rs, 0);
+		ae_keyheap_sift_down(rs->heap, rs->n, rs->keys, 0);
 	}
 }
 
-/* Comparison of (key, row) pairs for the final order. */
-typedef struct keyed_row
-{
-	uint64_t	key;
-	float	   *row;
-} keyed_row;
-
+/* Order of (key, row) pairs: by key, equal keys by the rows' bytes. */
 static int
 cmp_keyed(const void *a, const void *b)
 {
-	uint64_t	x = ((const keyed_row *) a)->key,
-				y = ((const keyed_row *) b)->key;
+	const ae_keyed_row *x = a,
+			   *y = b;
 
-	return x < y ? -1 : (x > y ? 1 : 0);
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return memcmp(x->row, y->row, sizeof(float) * (size_t) x->d);
+}
+
+/* Sort n (key, row) pairs into the canonical order of a sample. */
+void
+ae_keyed_sort(ae_keyed_row *kr, size_t n)
+{
+	qsort(kr, n, sizeof(ae_keyed_row), cmp_keyed);
 }
 
 /* A sample (more rows seen than kept) is put in key order. */
 void
 ae_rowstore_finish(ae_rowstore *rs)
 {
-	keyed_row  *kr;
+	ae_keyed_row *kr;
 
 	if (rs->seen <= rs->n || rs->n < 2)
 		return;
-	kr = rs->alloc.alloc(rs->alloc.ctx, sizeof(keyed_row) * rs->n);
+	kr = rs->alloc.alloc(rs->alloc.ctx, sizeof(ae_keyed_row) * rs->n);
 	if (kr == NULL)
 		return;					/* the sample stays in slot order */
 	for (size_t i = 0; i < rs->n; i++)
 	{
 		kr[i].key = rs->keys[i];
 		kr[i].row = rs->rows[i];
+		kr[i].d = rs->d;
 	}
-	qsort(kr, rs->n, sizeof(keyed_row), cmp_keyed);
+	ae_keyed_sort(kr, rs->n);
 	for (size_t i = 0; i < rs->n; i++)
 	{
 		rs->keys[i] = kr[i].key;
-		rs->rows[i] = kr[i].row;
+		rs->rows[i] = (float *) kr[i].row;
 	}
 	rs->alloc.release(rs->alloc.ctx, kr);
 }

@@ -31,7 +31,6 @@
 #include "utils/memutils.h"
 
 #define FETCH_ROWS		1000	/* rows per cursor fetch */
-#define SAMPLE_STREAM	UINT64_C(0x5A4D504C45)	/* sampling key seed */
 
 /* The source's rows as they are read. */
 typedef struct SourceRows
@@ -65,7 +64,7 @@ start_rows(SourceRows *sr, int d)
 						d, AE_MAX_DIM)));
 	ae_pg_allocator(&alloc, sr->cxt);
 	if (ae_rowstore_init(&sr->rs, d, (size_t) ae_max_training_rows,
-						 sr->seed ^ SAMPLE_STREAM, &alloc) != AE_OK)
+						 AE_SAMPLE_SEED(sr->seed), &alloc) != AE_OK)
 		elog(ERROR, "could not set up the row store");
 }
 

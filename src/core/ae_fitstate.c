@@ -1,0 +1,894 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_fitstate.c
+ *	  The fit aggregate's state (see ae_fitstate.h): accumulate, merge,
+ *	  write and read its byte format, and prepare the input of ae_build.
+ *
+ * Byte format, version 2, every integer and float little-endian:
+ *
+ *   offset  size   field
+ *   0       4      magic "AEFS"
+ *   4       2      format version (2)
+ *   6       2      flags: 1 exact solver, 2 rows form (no moments: they are
+ *                  recomputed from the rows that follow)
+ *   8       4      d, the input dimension (0: no row yet)
+ *   12      4      L, bytes of options text
+ *   16      8      rows read (non-NULL)
+ *   24      8      rows skipped (NULL)
+ *   32      8      max_rows, the sample bound (0 for the exact solver)
+ *   40      8      n, rows that follow
+ *   48      L      the options given, as canonical JSON
+ *   exact solver, moments form:  mean, lo, hi (d doubles each), the
+ *                  co-moment matrix's upper triangle row by row
+ *                  (d (d + 1) / 2 doubles); n = 0
+ *   exact solver, rows form:     n = read rows of d floats
+ *   sampled, moments form:       lo, hi (d floats each), the exact sums
+ *                  (d * AE_EXACT_LIMBS int64, normalised), then n sample
+ *                  rows, each an 8-byte key and d floats
+ *   sampled, rows form (n = read): the n sample rows only
+ *
+ * The rows form is written while it is the smaller one: for the exact
+ * solver before the first fold and while n < (d + 1) / 2, for a sample
+ * while it holds every row read.  Pending rows are folded before a state
+ * is written.  ae_fitstate_read checks every field before it trusts it:
+ * lengths against the buffer, the options (parsed, checked and resolved
+ * against d as for a new state), the kind against the options, every
+ * count against the others (a sample holds exactly min(read, max_rows)
+ * rows), every float finite, ranges ordered, the limbs normalised and the
+ * moments they give inside the range, each row inside the range and its
+ * key its hash.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ae_fitstate.h"
+#include "ae_bytes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLAG_FULL	1
+#define FLAG_ROWS	2
+#define FOLD_MIN	256			/* rows folded at once at least */
+#define FIRST_CAP	1024		/* sample rows allocated at first */
+
+/* Allocate from the state's allocator. */
+static void *
+xalloc(const ae_fitstate *s, size_t n)
+{
+	return s->alloc.alloc(s->alloc.ctx, n ? n : 1);
+}
+
+/* Release p (may be NULL). */
+static void
+xfree(const ae_fitstate *s, void *p)
+{
+	if (p)
+		s->alloc.release(s->alloc.ctx, p);
+}
+
+/* Canonical JSON of the options a caller gave. */
+static char *
+canonical_options(const ae_options *o, const ae_allocator *alloc, size_t *len)
+{
+	ae_json		j;
+
+	ae_json_init(&j, alloc);
+	ae_json_object_begin(&j, NULL);
+	ae_options_json(&j, o, AE_OPT_FIT, 1);
+	ae_json_object_end(&j);
+	return ae_json_finish(&j, len);
+}
+
+/* Options from JSON (NULL or empty: none), checked. */
+static ae_status
+parse_options(ae_options *o, const char *json, size_t len,
+			  const ae_allocator *alloc, ae_error *err)
+{
+	ae_status	st;
+
+	ae_options_default(o);
+	if (json && len)
+	{
+		st = ae_options_from_json(o, json, len, AE_OPT_FIT, alloc, err);
+		if (st != AE_OK)
+			return st;
+	}
+	return ae_options_check(o, err);
+}
+
+/* A state with no rows. */
+ae_status
+ae_fitstate_init(ae_fitstate *s, const char *opts_json, size_t len,
+				 const ae_allocator *alloc, ae_error *err)
+{
+	ae_status	st;
+
+	memset(s, 0, sizeof(*s));
+	s->alloc = *alloc;
+	st = parse_options(&s->opts, opts_json, len, alloc, err);
+	if (st != AE_OK)
+		return st;
+	s->opts_json = canonical_options(&s->opts, alloc, &s->opts_len);
+	if (s->opts_json == NULL)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	if (s->opts_len > AE_FITSTATE_MAX_OPTS)
+		return ae_fail(err, AE_EINVAL, "fit options are too long");
+	s->full = s->opts.solver == AE_SOLVER_EXACT;
+	return AE_OK;
+}
+
+/* Whether JSON options are the state's. */
+ae_status
+ae_fitstate_same_options(const ae_fitstate *s, const char *json, size_t len,
+						 int *same, ae_error *err)
+{
+	ae_options	o;
+	char	   *text;
+	size_t		tlen;
+	ae_status	st = parse_options(&o, json, len, &s->alloc, err);
+
+	if (st != AE_OK)
+		return st;
+	text = canonical_options(&o, &s->alloc, &tlen);
+	if (text == NULL)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	*same = tlen == s->opts_len && memcmp(text, s->opts_json, tlen) == 0;
+	xfree(s, text);
+	return AE_OK;
+}
+
+/* Largest sample of rows of d floats (with keys) within the byte bound. */
+uint64_t
+ae_fitstate_sample_bound(int d)
+{
+	return AE_FITSTATE_MAX_SAMPLE / (4 * (size_t) d + 8);
+}
+
+/* Rows the exact solver keeps before folding them into the moments. */
+static uint64_t
+fold_rows(int d)
+{
+	uint64_t	half = ((uint64_t) d + 2) / 2;
+
+	return half > FOLD_MIN ? half : FOLD_MIN;
+}
+
+/* The first row fixes d: resolve the options, lay out the parts. */
+ae_status
+ae_fitstate_start(ae_fitstate *s, int d, uint64_t default_max_rows,
+				  ae_error *err)
+{
+	ae_status	st;
+
+	if (d < 1 || d > AE_MAX_DIM)
+		return ae_fail(err, AE_ELIMIT, "input rows have %d dimensions, at most %d are allowed",
+					   d, AE_MAX_DIM);
+	st = ae_options_resolve(&s->opts, d, err);
+	if (st != AE_OK)
+		return st;
+	s->d = d;
+	if (s->full)
+	{
+		s->pending_cap = fold_rows(d);
+		s->pending = xalloc(s, sizeof(float) * s->pending_cap * d);
+		return s->pending ? AE_OK : ae_fail(err, AE_ENOMEM, "out of memory");
+	}
+	if (s->opts.max_rows > 0)
+	{
+		if ((uint64_t) s->opts.max_rows > ae_fitstate_sample_bound(d))
+		{
+			ae_fail(err, AE_ELIMIT, "max_rows %lld is too large for rows of %d dimensions",
+					(long long) s->opts.max_rows, d);
+			ae_error_hint(err, "The sample of autoencoder.fit holds at most %llu such rows.",
+						  (unsigned long long) ae_fitstate_sample_bound(d));
+			return AE_ELIMIT;
+		}
+		s->max_rows = (uint64_t) s->opts.max_rows;
+	}
+	else
+	{
+		s->max_rows = default_max_rows < ae_fitstate_sample_bound(d) ?
+			default_max_rows : ae_fitstate_sample_bound(d);
+		if (s->max_rows < 1)
+			s->max_rows = 1;
+		s->opts.max_rows = (int64_t) s->max_rows;	/* resolved, not given */
+	}
+	s->exact_storage = xalloc(s, sizeof(int64_t) * ae_exact_limbs(d));
+	s->lo = xalloc(s, sizeof(float) * d);
+	s->hi = xalloc(s, sizeof(float) * d);
+	s->scratch = xalloc(s, sizeof(float) * d);
+	if (!s->exact_storage || !s->lo || !s->hi || !s->scratch)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	ae_exact_init(&s->exact, d, s->exact_storage);
+	return AE_OK;
+}
+
+/* Room for one more sample row (before the sample is full). */
+static int
+grow_sample(ae_fitstate *s)
+{
+	uint64_t	cap = s->cap ? 2 * s->cap : FIRST_CAP;
+	float	   *rows;
+	uint64_t   *keys;
+
+	if (cap > s->max_rows)
+		cap = s->max_rows;
+	rows = xalloc(s, sizeof(float) * cap * s->d);
+	keys = xalloc(s, sizeof(uint64_t) * cap);
+	if (rows == NULL || keys == NULL)
+	{
+		xfree(s, rows);
+		xfree(s, keys);
+		return 0;
+	}
+	if (s->kept)
+	{
+		memcpy(rows, s->rows, sizeof(float) * s->kept * s->d);
+		memcpy(keys, s->keys, sizeof(uint64_t) * s->kept);
+	}
+	xfree(s, s->rows);
+	xfree(s, s->keys);
+	s->rows = rows;
+	s->keys = keys;
+	s->cap = cap;
+	return 1;
+}
+
+/* Where the next row goes. */
+float *
+ae_fitstate_slot(ae_fitstate *s)
+{
+	if (s->full)
+		return s->pending + s->n_pending * s->d;
+	if (s->kept < s->max_rows)
+	{
+		if (s->kept == s->cap && !grow_sample(s))
+			return NULL;
+		s->slot_is_new = 1;
+		return s->rows + s->kept * s->d;
+	}
+	s->slot_is_new = 0;
+	return s->scratch;
+}
+
+/* Fold the pending rows into the moments (allocated at the first fold). */
+static ae_status
+fold(ae_fitstate *s, ae_error *err)
+{
+	double	   *work;
+
+	if (s->n_pending == 0)
+		return AE_OK;
+	if (s->mom_storage == NULL)
+	{
+		s->mom_storage = xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
+		if (s->mom_storage == NULL)
+			return ae_fail(err, AE_ENOMEM, "out of memory");
+		ae_moments_init(&s->mom, s->d, 1, s->mom_storage);
+	}
+	work = xalloc(s, sizeof(double) * (s->n_pending * s->d + 5 * (size_t) s->d));
+	if (work == NULL)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	ae_moments_add(&s->mom, s->pending, (int) s->n_pending, work);
+	xfree(s, work);
+	s->n_pending = 0;
+	return AE_OK;
+}
+
+/* Offer a row with its key to a full sample: keep it if its key is small. */
+static ae_status
+offer(ae_fitstate *s, uint64_t key, const float *row, ae_error *err)
+{
+	size_t		top;
+
+	if (!s->heap_valid)
+	{
+		if (s->heap == NULL)
+			s->heap = xalloc(s, sizeof(size_t) * s->max_rows);
+		if (s->heap == NULL)
+			return ae_fail(err, AE_ENOMEM, "out of memory");
+		ae_keyheap_build(s->heap, s->kept, s->keys);
+		s->heap_valid = 1;
+	}
+	top = s->heap[0];
+	if (key < s->keys[top])
+	{
+		memcpy(s->rows + top * s->d, row, sizeof(float) * s->d);
+		s->keys[top] = key;
+		ae_keyheap_sift_down(s->heap, s->kept, s->keys, 0);
+	}
+	return AE_OK;
+}
+
+/* Add a row with its key to a sample that is not full. */
+static ae_status
+append(ae_fitstate *s, uint64_t key, const float *row, ae_error *err)
+{
+	if (s->kept == s->cap && !grow_sample(s))
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	if (row != s->rows + s->kept * s->d)
+		memcpy(s->rows + s->kept * s->d, row, sizeof(float) * s->d);
+	s->keys[s->kept++] = key;
+	s->heap_valid = 0;
+	return AE_OK;
+}
+
+/* Range of the rows seen, for a sampled state. */
+static void
+update_range(ae_fitstate *s, const float *row)
+{
+	if (s->read == 0)
+	{
+		memcpy(s->lo, row, sizeof(float) * s->d);
+		memcpy(s->hi, row, sizeof(float) * s->d);
+		return;
+	}
+	for (int i = 0; i < s->d; i++)
+	{
+		if (row[i] < s->lo[i])
+			s->lo[i] = row[i];
+		if (row[i] > s->hi[i])
+			s->hi[i] = row[i];
+	}
+}
+
+/* Count the row written at the slot in. */
+ae_status
+ae_fitstate_commit(ae_fitstate *s, ae_error *err)
+{
+	const float *row;
+	uint64_t	key;
+	int			is_new = s->slot_is_new;
+
+	if (s->full)
+	{
+		s->read++;
+		if (++s->n_pending == s->pending_cap)
+			return fold(s, err);
+		return AE_OK;
+	}
+	row = is_new ? s->rows + s->kept * s->d : s->scratch;
+	ae_exact_add(&s->exact, row);
+	update_range(s, row);
+	s->read++;
+	s->slot_is_new = 0;
+	key = ae_row_key(row, s->d, AE_SAMPLE_SEED(s->opts.cfg.seed));
+	if (s->kept < s->max_rows)
+		return append(s, key, row, err);
+	return offer(s, key, row, err);
+}
+
+/* Count a NULL row. */
+void
+ae_fitstate_skip(ae_fitstate *s)
+{
+	s->skipped++;
+}
+
+/* Merge b's exact-solver part into a's. */
+static ae_status
+merge_full(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
+{
+	if (b->mom_storage)
+	{
+		double	   *work;
+		ae_status	st = fold(a, err);
+
+		if (st != AE_OK)
+			return st;
+		if (a->mom_storage == NULL)
+		{
+			a->mom_storage = xalloc(a, sizeof(double) * ae_moments_doubles(a->d, 1));
+			if (a->mom_storage == NULL)
+				return ae_fail(err, AE_ENOMEM, "out of memory");
+			ae_moments_init(&a->mom, a->d, 1, a->mom_storage);
+		}
+		work = xalloc(a, sizeof(double) * a->d);
+		if (work == NULL)
+			return ae_fail(err, AE_ENOMEM, "out of memory");
+		ae_moments_merge(&a->mom, &b->mom, work);
+		xfree(a, work);
+	}
+	for (uint64_t r = 0; r < b->n_pending; r++)
+	{
+		ae_status	st;
+
+		memcpy(ae_fitstate_slot(a), b->pending + r * b->d, sizeof(float) * a->d);
+		st = ae_fitstate_commit(a, err);
+		if (st != AE_OK)
+			return st;
+		a->read--;				/* counted with b's rows below */
+	}
+	return AE_OK;
+}
+
+/* Merge b's sampled part into a's. */
+static ae_status
+merge_sample(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
+{
+	if (a->max_rows != b->max_rows)
+	{
+		ae_fail(err, AE_EINVAL, "partial fit states have different sample sizes (%llu and %llu rows)",
+				(unsigned long long) a->max_rows, (unsigned long long) b->max_rows);
+		ae_error_hint(err, "Give max_rows in the options, or set the same autoencoder.max_training_rows everywhere.");
+		return AE_EINVAL;
+	}
+	ae_exact_merge(&a->exact, &b->exact);
+	for (int i = 0; i < a->d; i++)
+	{
+		if (a->read == 0 || b->lo[i] < a->lo[i])
+			a->lo[i] = b->lo[i];
+		if (a->read == 0 || b->hi[i] > a->hi[i])
+			a->hi[i] = b->hi[i];
+	}
+	for (uint64_t r = 0; r < b->kept; r++)
+	{
+		const float *row = b->rows + r * b->d;
+		ae_status	st = a->kept < a->max_rows ?
+			append(a, b->keys[r], row, err) : offer(a, b->keys[r], row, err);
+
+		if (st != AE_OK)
+			return st;
+	}
+	return AE_OK;
+}
+
+/* a becomes the state of both inputs' rows. */
+ae_status
+ae_fitstate_merge(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
+{
+	ae_status	st;
+
+	if (a->opts_len != b->opts_len || memcmp(a->opts_json, b->opts_json, a->opts_len) != 0)
+	{
+		ae_fail(err, AE_EINVAL, "partial fit states have different options");
+		ae_error_detail(err, "One has %.200s, the other %.200s.", a->opts_json, b->opts_json);
+		return AE_EINVAL;
+	}
+	if (b->d == 0)
+	{
+		a->skipped += b->skipped;
+		return AE_OK;
+	}
+	if (a->d == 0)
+	{
+		st = ae_fitstate_start(a, b->d, b->max_rows, err);
+		if (st != AE_OK)
+			return st;
+	}
+	if (a->d != b->d)
+	{
+		ae_fail(err, AE_EINVAL, "partial fit states have rows of different dimensions");
+		ae_error_detail(err, "One has %d dimensions, the other %d.", a->d, b->d);
+		return AE_EINVAL;
+	}
+	st = a->full ? merge_full(a, b, err) : merge_sample(a, b, err);
+	if (st != AE_OK)
+		return st;
+	a->read += b->read;
+	a->skipped += b->skipped;
+	return AE_OK;
+}
+
+/* Which form a state is written in (after ae_fitstate_flat_size). */
+static int
+rows_form(const ae_fitstate *s)
+{
+	if (s->full)
+		return s->mom_storage == NULL;
+	return s->kept == s->read;
+}
+
+/* Bytes of the flat form; folds pending rows first. */
+ae_status
+ae_fitstate_flat_size(ae_fitstate *s, size_t *size, ae_error *err)
+{
+	size_t		total = AE_FITSTATE_HEADER + s->opts_len;
+	size_t		d = (size_t) s->d;
+
+	if (s->d > 0 && s->full)
+	{
+		if (s->mom_storage != NULL || 2 * s->n_pending >= d + 1)
+		{
+			ae_status	st = fold(s, err);
+
+			if (st != AE_OK)
+				return st;
+		}
+		if (rows_form(s))
+			total += sizeof(float) * s->n_pending * d;
+		else
+			total += sizeof(double) * (3 * d + d * (d + 1) / 2);
+	}
+	else if (s->d > 0)
+	{
+		ae_exact_normalize(&s->exact);
+		if (!rows_form(s))
+			total += 2 * sizeof(float) * d + sizeof(int64_t) * ae_exact_limbs(s->d);
+		total += s->kept * (8 + sizeof(float) * d);
+	}
+	*size = total;
+	return AE_OK;
+}
+
+/* Write the flat form into out (ae_fitstate_flat_size bytes). */
+void
+ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out)
+{
+	unsigned char *p = out;
+	size_t		d = (size_t) s->d;
+	int			rf = s->d > 0 && rows_form(s);
+	uint64_t	n = !s->d ? 0 : s->full ? (rf ? s->n_pending : 0) : s->kept;
+
+	memcpy(p, AE_FITSTATE_MAGIC, 4);
+	p = ae_put_u16(p + 4, AE_FITSTATE_VERSION);
+	p = ae_put_u16(p, (uint16_t) ((s->full ? FLAG_FULL : 0) | (rf ? FLAG_ROWS : 0)));
+	p = ae_put_u32(p, (uint32_t) s->d);
+	p = ae_put_u32(p, (uint32_t) s->opts_len);
+	p = ae_put_u64(p, s->read);
+	p = ae_put_u64(p, s->skipped);
+	p = ae_put_u64(p, s->full ? 0 : s->max_rows);
+	p = ae_put_u64(p, n);
+	memcpy(p, s->opts_json, s->opts_len);
+	p += s->opts_len;
+	if (s->d == 0)
+		return;
+	if (s->full && rf)
+		ae_put_floats(p, s->pending, n * d);
+	else if (s->full)
+	{
+		p = ae_put_doubles(p, s->mom.mean, d);
+		p = ae_put_doubles(p, s->mom.lo, d);
+		p = ae_put_doubles(p, s->mom.hi, d);
+		for (size_t i = 0; i < d; i++)
+			p = ae_put_doubles(p, s->mom.m2 + i * d + i, d - i);
+	}
+	else
+	{
+		if (!rf)
+		{
+			p = ae_put_floats(p, s->lo, d);
+			p = ae_put_floats(p, s->hi, d);
+			for (size_t k = 0; k < ae_exact_limbs(s->d); k++)
+				p = ae_put_u64(p, (uint64_t) s->exact.limbs[k]);
+		}
+		for (uint64_t r = 0; r < s->kept; r++)
+		{
+			p = ae_put_u64(p, s->keys[r]);
+			p = ae_put_floats(p, s->rows + r * d, d);
+		}
+	}
+}
+
+#define BAD(...)	ae_fail(err, AE_EFORMAT, __VA_ARGS__)
+
+/* A format error whose message is what, then the nested failure's message. */
+static ae_status
+bad_nested(ae_error *err, const char *what)
+{
+	char		inner[sizeof(err->message)];
+
+	if (err == NULL)
+		return AE_EFORMAT;
+	memcpy(inner, err->message, sizeof(inner));
+	return BAD("%s: %.180s", what, inner);
+}
+
+/* Read the exact solver's moments form (count, sizes checked by caller). */
+static ae_status
+read_moments(ae_fitstate *s, const unsigned char *p, ae_error *err)
+{
+	size_t		d = (size_t) s->d;
+
+	s->mom_storage = xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
+	if (s->mom_storage == NULL)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	ae_moments_init(&s->mom, s->d, 1, s->mom_storage);
+	if (!ae_get_doubles(p, s->mom.mean, d) || !ae_get_doubles(p + 8 * d, s->mom.lo, d) ||
+		!ae_get_doubles(p + 16 * d, s->mom.hi, d))
+		return BAD("the state's moments contain a non-finite value");
+	p += 24 * d;
+	for (size_t i = 0; i < d; i++)
+	{
+		if (!ae_get_doubles(p, s->mom.m2 + i * d + i, d - i))
+			return BAD("the state's co-moments contain a non-finite value");
+		if (s->mom.m2[i * d + i] < 0.0 || s->mom.lo[i] > s->mom.hi[i])
+			return BAD("the state's moments of feature %zu are inconsistent", i + 1);
+		p += 8 * (d - i);
+	}
+	s->mom.n = s->read;
+	return AE_OK;
+}
+
+/* Whether the exact sums of a sampled state agree with its range. */
+static ae_status
+check_exact(const ae_fitstate *s, ae_error *err)
+{
+	for (int i = 0; i < s->d; i++)
+	{
+		const int64_t *l = s->exact.limbs + (size_t) i * AE_EXACT_LIMBS;
+
+		for (int k = 0; k < AE_EXACT_LIMBS; k++)
+		{
+			int			top = k == AE_EXACT_SUM_LIMBS - 1 || k == AE_EXACT_LIMBS - 1;
+
+			if (top ? (l[k] <= -((int64_t) 1 << 31) || l[k] >= ((int64_t) 1 << 31)) :
+				(l[k] < 0 || l[k] >= ((int64_t) 1 << 32)))
+				return BAD("the state's sums are not normalised");
+		}
+		if (l[AE_EXACT_LIMBS - 1] < 0)
+			return BAD("the state's sums of squares are negative");
+	}
+	for (int i = 0; i < s->d; i++)
+	{
+		double		mean,
+					m2,
+					lo = s->lo[i],
+					hi = s->hi[i],
+					tol = 1e-6 * (fabs(lo) + fabs(hi)) + 1e-30;
+
+		ae_exact_moments(&s->exact, i, s->read, &mean, &m2);
+		if (!(mean >= lo - tol && mean <= hi + tol) ||
+			!(m2 / (double) s->read <= (hi - lo) * (hi - lo) * (1 + 1e-6) + tol))
+			return BAD("the state's sums of feature %d do not fit its range", i + 1);
+	}
+	return AE_OK;
+}
+
+/* Read n sample rows (key, d floats each), each inside the range. */
+static ae_status
+read_sample(ae_fitstate *s, const unsigned char *p, uint64_t n, int range,
+			ae_error *err)
+{
+	size_t		d = (size_t) s->d;
+	uint64_t	seed = AE_SAMPLE_SEED(s->opts.cfg.seed);
+
+	for (uint64_t r = 0; r < n; r++, p += 8 + 4 * d)
+	{
+		float	   *row = ae_fitstate_slot(s);
+		uint64_t	key = ae_get_u64(p);
+
+		if (row == NULL)
+			return ae_fail(err, AE_ENOMEM, "out of memory");
+		if (!ae_get_floats(p + 8, row, d))
+			return BAD("sample row %llu contains a non-finite value", (unsigned long long) r + 1);
+		if (key != ae_row_key(row, s->d, seed))
+			return BAD("sample row %llu does not match its key", (unsigned long long) r + 1);
+		for (size_t i = 0; range && i < d; i++)
+			if (row[i] < s->lo[i] || row[i] > s->hi[i])
+				return BAD("sample row %llu lies outside the state's range", (unsigned long long) r + 1);
+		if (!range)
+		{
+			/* rows form: the moments come from the rows */
+			ae_exact_add(&s->exact, row);
+			update_range(s, row);
+			s->read++;
+		}
+		s->slot_is_new = 0;
+		if (append(s, key, row, err) != AE_OK)
+			return AE_ENOMEM;
+	}
+	return AE_OK;
+}
+
+/* Read and check the payload of a state whose header and options are read. */
+static ae_status
+read_payload(ae_fitstate *s, int flags, uint64_t read, uint64_t n,
+			 const unsigned char *p, size_t rest, ae_error *err)
+{
+	size_t		d = (size_t) s->d;
+	int			rf = (flags & FLAG_ROWS) != 0;
+
+	if (s->full && rf)
+	{
+		if (n != read || n > rest / (4 * d) || rest != n * 4 * d)
+			return BAD("the state's rows do not match its length or count");
+		for (uint64_t r = 0; r < n; r++)
+		{
+			if (!ae_get_floats(p + r * 4 * d, ae_fitstate_slot(s), d))
+				return BAD("row %llu contains a non-finite value", (unsigned long long) r + 1);
+			if (ae_fitstate_commit(s, err) != AE_OK)
+				return AE_ENOMEM;
+		}
+		return AE_OK;
+	}
+	if (s->full)
+	{
+		if (n != 0 || rest != 8 * (3 * d + d * (d + 1) / 2))
+			return BAD("the state's moments do not match its length");
+		s->read = read;
+		return read_moments(s, p, err);
+	}
+	if (n != (read < s->max_rows ? read : s->max_rows) || (rf && n != read))
+		return BAD("the state's sample of %llu rows does not match %llu rows read",
+				   (unsigned long long) n, (unsigned long long) read);
+	if (rest < (rf ? 0 : 8 * d + 8 * ae_exact_limbs(s->d)) ||
+		n > (rest - (rf ? 0 : 8 * d + 8 * ae_exact_limbs(s->d))) / (8 + 4 * d) ||
+		rest != (rf ? 0 : 8 * d + 8 * ae_exact_limbs(s->d)) + n * (8 + 4 * d))
+		return BAD("the state's sample does not match its length");
+	if (!rf)
+	{
+		if (!ae_get_floats(p, s->lo, d) || !ae_get_floats(p + 4 * d, s->hi, d))
+			return BAD("the state's range contains a non-finite value");
+		for (size_t i = 0; i < d; i++)
+			if (s->lo[i] > s->hi[i])
+				return BAD("the state's range of feature %zu is empty", i + 1);
+		p += 8 * d;
+		for (size_t k = 0; k < ae_exact_limbs(s->d); k++, p += 8)
+			s->exact.limbs[k] = (int64_t) ae_get_u64(p);
+		s->read = read;
+		if (check_exact(s, err) != AE_OK)
+			return AE_EFORMAT;
+	}
+	return read_sample(s, p, n, !rf, err);
+}
+
+/* Read a flat state, checking every field before using it. */
+ae_status
+ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
+				 uint64_t default_max_rows, const ae_allocator *alloc,
+				 ae_error *err)
+{
+	uint32_t	version,
+				flags,
+				d,
+				optlen;
+	uint64_t	read,
+				skipped,
+				max_rows,
+				n;
+	ae_status	st;
+
+	memset(s, 0, sizeof(*s));
+	s->alloc = *alloc;
+	if (len < AE_FITSTATE_HEADER || memcmp(buf, AE_FITSTATE_MAGIC, 4) != 0)
+		return BAD("the bytes do not start with a fit state header");
+	version = ae_get_u16(buf + 4);
+	if (version != AE_FITSTATE_VERSION)
+		return BAD("fit state format version %u is not supported (this build reads version %d)",
+				   version, AE_FITSTATE_VERSION);
+	flags = ae_get_u16(buf + 6);
+	d = ae_get_u32(buf + 8);
+	optlen = ae_get_u32(buf + 12);
+	read = ae_get_u64(buf + 16);
+	skipped = ae_get_u64(buf + 24);
+	max_rows = ae_get_u64(buf + 32);
+	n = ae_get_u64(buf + 40);
+	if ((flags & ~(FLAG_FULL | FLAG_ROWS)) != 0 || d > AE_MAX_DIM ||
+		optlen > AE_FITSTATE_MAX_OPTS || optlen > len - AE_FITSTATE_HEADER)
+		return BAD("the state's header is invalid");
+	st = ae_fitstate_init(s, (const char *) buf + AE_FITSTATE_HEADER, optlen, alloc, err);
+	if (st == AE_EINVAL || st == AE_EFORMAT)
+		return bad_nested(err, "the state's options are invalid");
+	if (st != AE_OK)
+		return st;
+	if (s->opts_len != optlen || memcmp(s->opts_json, buf + AE_FITSTATE_HEADER, optlen) != 0)
+		return BAD("the state's options are not in canonical form");
+	if (s->full != ((flags & FLAG_FULL) != 0))
+		return BAD("the state's kind does not match its options");
+	if (d == 0)
+	{
+		if (read != 0 || n != 0 || max_rows != 0 || flags & FLAG_ROWS ||
+			len != AE_FITSTATE_HEADER + optlen)
+			return BAD("a state without rows has a payload");
+		s->skipped = skipped;
+		return AE_OK;
+	}
+	if (read == 0 || (s->full && max_rows != 0) ||
+		(!s->full && (max_rows < 1 || max_rows > ae_fitstate_sample_bound((int) d) ||
+					  (s->opts.max_rows > 0 && (uint64_t) s->opts.max_rows != max_rows))))
+		return BAD("the state's row counts are invalid");
+	if (!s->full && s->opts.max_rows == 0)
+		default_max_rows = max_rows;
+	st = ae_fitstate_start(s, (int) d, default_max_rows, err);
+	if (st == AE_EINVAL || st == AE_ELIMIT)
+		return bad_nested(err, "the state's options do not fit its dimension");
+	if (st != AE_OK)
+		return st;
+	if (!s->full && s->max_rows != max_rows)
+		return BAD("the state's sample bound is invalid");
+	st = read_payload(s, flags, read, n,
+					  buf + AE_FITSTATE_HEADER + optlen,
+					  len - AE_FITSTATE_HEADER - optlen, err);
+	if (st != AE_OK)
+		return st;
+	s->skipped = skipped;
+	return AE_OK;
+}
+
+/* ae_build's input from a state, in fresh memory. */
+ae_status
+ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
+					const ae_allocator *alloc, ae_error *err)
+{
+	size_t		d = (size_t) s->d;
+
+	memset(fi, 0, sizeof(*fi));
+	fi->counts.read = s->read;
+	fi->counts.skipped = s->skipped;
+	fi->counts.kept = s->full ? s->read : s->kept;
+	fi->mom_storage = alloc->alloc(alloc->ctx, sizeof(double) * ae_moments_doubles(s->d, s->full));
+	if (fi->mom_storage == NULL)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	if (s->full)
+	{
+		double	   *work = alloc->alloc(alloc->ctx, sizeof(double) *
+										(s->n_pending * d + 5 * d));
+
+		if (work == NULL)
+			return ae_fail(err, AE_ENOMEM, "out of memory");
+		if (s->mom_storage)
+		{
+			memcpy(fi->mom_storage, s->mom_storage, sizeof(double) * ae_moments_doubles(s->d, 1));
+			ae_moments_attach(&fi->mom, s->d, 1, s->mom.n, fi->mom_storage);
+		}
+		else
+			ae_moments_init(&fi->mom, s->d, 1, fi->mom_storage);
+		ae_moments_add(&fi->mom, s->pending, (int) s->n_pending, work);
+		alloc->release(alloc->ctx, work);
+		return AE_OK;
+	}
+	ae_moments_init(&fi->mom, s->d, 0, fi->mom_storage);
+	fi->mom.n = s->read;
+	for (size_t i = 0; i < d; i++)
+	{
+		ae_exact_moments(&s->exact, (int) i, s->read, &fi->mom.mean[i], &fi->mom.m2[i]);
+		fi->mom.lo[i] = s->lo[i];
+		fi->mom.hi[i] = s->hi[i];
+	}
+	/* the sample in key order, copied: training scales it in place */
+	{
+		ae_keyed_row *kr = alloc->alloc(alloc->ctx, sizeof(ae_keyed_row) * (s->kept ? s->kept : 1));
+
+		fi->data = alloc->alloc(alloc->ctx, sizeof(float) * (s->kept ? s->kept : 1) * d);
+		fi->rows = alloc->alloc(alloc->ctx, sizeof(float *) * (s->kept ? s->kept : 1));
+		if (kr == NULL || fi->data == NULL || fi->rows == NULL)
+			return ae_fail(err, AE_ENOMEM, "out of memory");
+		for (uint64_t r = 0; r < s->kept; r++)
+		{
+			kr[r].key = s->keys[r];
+			kr[r].row = s->rows + r * d;
+			kr[r].d = s->d;
+		}
+		ae_keyed_sort(kr, s->kept);
+		for (uint64_t r = 0; r < s->kept; r++)
+		{
+			fi->rows[r] = fi->data + r * d;
+			memcpy(fi->rows[r], kr[r].row, sizeof(float) * d);
+		}
+		alloc->release(alloc->ctx, kr);
+	}
+	return AE_OK;
+}
+
+/* Release what ae_fitstate_prepare allocated. */
+void
+ae_fit_input_free(ae_fit_input *fi, const ae_allocator *alloc)
+{
+	if (fi->mom_storage)
+		alloc->release(alloc->ctx, fi->mom_storage);
+	if (fi->data)
+		alloc->release(alloc->ctx, fi->data);
+	if (fi->rows)
+		alloc->release(alloc->ctx, fi->rows);
+	memset(fi, 0, sizeof(*fi));
+}
+
+/* Release everything a state holds. */
+void
+ae_fitstate_free(ae_fitstate *s)
+{
+	xfree(s, s->opts_json);
+	xfree(s, s->mom_storage);
+	xfree(s, s->pending);
+	xfree(s, s->exact_storage);
+	xfree(s, s->lo);
+	xfree(s, s->hi);
+	xfree(s, s->rows);
+	xfree(s, s->keys);
+	xfree(s, s->heap);
+	xfree(s, s->scratch);
+	memset(s, 0, sizeof(*s));
+}

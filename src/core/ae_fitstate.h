@@ -1,0 +1,117 @@
+/*-------------------------------------------------------------------------
+ *
+ * ae_fitstate.h
+ *	  The fit aggregate's state: what it accumulates, how partial states
+ *	  merge, and its explicit, versioned, little-endian byte format.
+ *
+ * Two kinds, fixed by the options:
+ *   - exact solver (PCA): the co-moment matrix of every row, in double,
+ *     folded with dsyrk; until enough rows arrived to make the matrix the
+ *     smaller form, the rows themselves are kept and sent;
+ *   - gradient training: exact (order-independent) sums, squares, minimum
+ *     and maximum of every feature for the scaling, and a uniform sample of
+ *     at most max_rows rows, chosen by a seeded hash of each row's bytes
+ *     (bottom-k), so the sample does not depend on how the rows were split
+ *     or in which order partial states merge.
+ * A state knows the options it was created with (as canonical JSON of the
+ * options given) and refuses to merge with a state of other options.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AE_FITSTATE_H
+#define AE_FITSTATE_H
+
+#include "ae_core.h"
+#include "ae_exact.h"
+#include "ae_options.h"
+#include "ae_pipeline.h"
+
+#define AE_FITSTATE_MAGIC	"AEFS"
+#define AE_FITSTATE_VERSION 2
+#define AE_FITSTATE_HEADER	48	/* bytes before the options text */
+#define AE_FITSTATE_MAX_OPTS 65536	/* bytes of options text */
+#define AE_FITSTATE_MAX_SAMPLE ((size_t) 512 * 1024 * 1024)	/* sample bytes */
+
+typedef struct ae_fitstate
+{
+	char	   *opts_json;		/* canonical JSON of the options given */
+	size_t		opts_len;
+	ae_options	opts;			/* checked; resolved once d is known */
+	int			d;				/* 0 until the first row */
+	int			full;			/* exact solver */
+	uint64_t	read;			/* non-NULL rows */
+	uint64_t	skipped;		/* NULL rows */
+
+	/* exact solver */
+	double	   *mom_storage;	/* NULL until the first fold */
+	ae_moments	mom;
+	float	   *pending;		/* (pending_cap, d) rows not folded yet */
+	uint64_t	n_pending;
+	uint64_t	pending_cap;
+
+	/* gradient training */
+	ae_exact	exact;			/* sums and squares of every row */
+	int64_t    *exact_storage;
+	float	   *lo;				/* (d) minimum of every row */
+	float	   *hi;				/* (d) maximum */
+	uint64_t	max_rows;		/* sample bound */
+	uint64_t	kept;			/* rows in the sample */
+	uint64_t	cap;
+	float	   *rows;			/* (cap, d) the sample */
+	uint64_t   *keys;			/* (cap) their keys */
+	size_t	   *heap;			/* (max_rows) max-heap of slots, once full */
+	int			heap_valid;
+	float	   *scratch;		/* (d) a row that may not be kept */
+	int			slot_is_new;	/* ae_fitstate_slot handed out a new slot */
+
+	ae_allocator alloc;
+} ae_fitstate;
+
+/* A state with no rows for options given as a JSON object (NULL: none). */
+ae_status	ae_fitstate_init(ae_fitstate *s, const char *opts_json,
+							 size_t len, const ae_allocator *alloc,
+							 ae_error *err);
+/* The first row fixes the dimension; default_max_rows bounds the sample. */
+ae_status	ae_fitstate_start(ae_fitstate *s, int d, uint64_t default_max_rows,
+							  ae_error *err);
+/* Where to write the next row (d floats); NULL when out of memory. */
+float	   *ae_fitstate_slot(ae_fitstate *s);
+/* Count the row written at the slot in. */
+ae_status	ae_fitstate_commit(ae_fitstate *s, ae_error *err);
+/* Count a NULL row. */
+void		ae_fitstate_skip(ae_fitstate *s);
+/* Whether options given as JSON are the state's (canonical comparison). */
+ae_status	ae_fitstate_same_options(const ae_fitstate *s, const char *json,
+									 size_t len, int *same, ae_error *err);
+/* a becomes the state of both inputs' rows. */
+ae_status	ae_fitstate_merge(ae_fitstate *a, const ae_fitstate *b, ae_error *err);
+
+/* Flat form: size (folds pending rows first), writing, and validated reading. */
+ae_status	ae_fitstate_flat_size(ae_fitstate *s, size_t *size, ae_error *err);
+void		ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out);
+ae_status	ae_fitstate_read(ae_fitstate *s, const unsigned char *buf,
+							 size_t len, uint64_t default_max_rows,
+							 const ae_allocator *alloc, ae_error *err);
+
+/*
+ * Everything ae_build needs, in fresh memory from alloc (the state is left
+ * untouched): counts, the moments of every row, and for gradient training
+ * a copy of the sample in key order.
+ */
+typedef struct ae_fit_input
+{
+	ae_moments	mom;
+	double	   *mom_storage;
+	float	   *data;			/* (kept, d) */
+	float	  **rows;			/* (kept) */
+	ae_counts	counts;
+} ae_fit_input;
+
+ae_status	ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
+								const ae_allocator *alloc, ae_error *err);
+void		ae_fit_input_free(ae_fit_input *fi, const ae_allocator *alloc);
+void		ae_fitstate_free(ae_fitstate *s);
+/* The largest sample of rows of d floats (and their keys) a state holds. */
+uint64_t	ae_fitstate_sample_bound(int d);
+
+#endif							/* AE_FITSTATE_H */
