@@ -877,7 +877,7 @@ test_parse_rejects(void)
 		{"fals", -1, "unexpected character", 1},
 		{"'a'", -1, "bad number", 1},
 		{"\"abc", -1, "unterminated string", 5},
-		{"\"a\\", -1, "unterminated string", 0},
+		{"\"a\\", -1, "unterminated string", 4},
 		{"\"a\x01" "b\"", -1, "control character", 3},
 		{"\"a\tb\"", -1, "control character", 3},
 		{"\"a\nb\"", -1, "control character", 3},

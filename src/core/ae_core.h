@@ -189,9 +189,15 @@ void		ae_model_copy_values(ae_model *dst, const ae_model *src);
 void		ae_model_init_weights(ae_model *m, ae_rng *rng);
 int			ae_model_max_dim(const ae_model *m);
 
-/* Model format: a versioned little-endian byte string with a checksum. */
+/*
+ * Model format: a versioned little-endian byte string ending in the SHA-256
+ * digest of the bytes before it (ae_format.c); a model value is identified
+ * by its length and that digest.
+ */
 #define AE_FORMAT_MAGIC		"AENCODER"
-#define AE_FORMAT_VERSION	1
+#define AE_FORMAT_VERSION	2
+#define AE_DIGEST_BYTES		32
+void		ae_sha256(const unsigned char *p, size_t n, unsigned char *out);
 size_t		ae_model_serialized_size(const ae_model *m);
 void		ae_model_serialize(const ae_model *m, unsigned char *out);
 ae_status	ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,

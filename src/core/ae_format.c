@@ -19,10 +19,10 @@
  *   +       16 n_input  shift, scale, lo, hi (float32)
  *   +       4 P         parameters (float32, each layer's W then b)
  *   +       meta        metadata bytes (JSON text from the glue)
- *   +       8           FNV-1a 64 checksum of everything before it
+ *   +       32          SHA-256 digest of everything before it
  *
  * ae_model_parse reads nothing before checking it lies inside the buffer,
- * rejects any length but the exact one, a wrong checksum, out-of-range
+ * rejects any length but the exact one, a wrong digest, out-of-range
  * sizes or enums, non-finite floats, non-positive scales, and a scaling
  * other than the identity for scaling 'none'.
  *
@@ -41,21 +41,7 @@
 
 #define HEADER_FIXED	28		/* magic through n_hidden */
 #define HEADER_TAIL		16		/* enum bytes, parameter count, meta length */
-#define CHECKSUM_SIZE	8
-
-/* FNV-1a 64-bit hash of n bytes. */
-static uint64_t
-fnv1a64(const unsigned char *p, size_t n)
-{
-	uint64_t	h = UINT64_C(0xcbf29ce484222325);
-
-	for (size_t i = 0; i < n; i++)
-	{
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
+#define DIGEST_SIZE		AE_DIGEST_BYTES
 
 /* Size of a header for k hidden layers. */
 static size_t
@@ -70,7 +56,7 @@ ae_model_serialized_size(const ae_model *m)
 {
 	return header_size(m->arch.n_hidden) +
 		4 * (4 * (size_t) m->arch.n_input + m->n_params) +
-		m->meta_len + CHECKSUM_SIZE;
+		m->meta_len + DIGEST_SIZE;
 }
 
 /* Write m into out, which holds ae_model_serialized_size(m) bytes. */
@@ -100,7 +86,7 @@ ae_model_serialize(const ae_model *m, unsigned char *out)
 	if (m->meta_len)
 		memcpy(p, m->meta, m->meta_len);
 	p += m->meta_len;
-	ae_put_u64(p, fnv1a64(out, (size_t) (p - out)));
+	ae_sha256(out, (size_t) (p - out), p);
 }
 
 /* Parse and validate buf[0..len) into a new model m; message in err. */
@@ -175,7 +161,7 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 				meta_len, AE_MAX_META);
 		return AE_EFORMAT;
 	}
-	/* sizes, total length and checksum are checked before any allocation */
+	/* sizes, total length and digest are checked before any allocation */
 	if (n_params != ae_arch_param_count(&arch))
 	{
 		SET_ERR("model declares %llu parameters but its layers need %zu",
@@ -183,16 +169,25 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 		return AE_EFORMAT;
 	}
 	body = 4 * (4 * (size_t) arch.n_input + (size_t) n_params) + meta_len;
-	total = hdr + body + CHECKSUM_SIZE;
+	total = hdr + body + DIGEST_SIZE;
 	if (len != total)
 	{
 		SET_ERR("model is %zu bytes long but its header describes %zu bytes",
 				len, total);
 		return AE_EFORMAT;
 	}
-	if (fnv1a64(buf, len - CHECKSUM_SIZE) != ae_get_u64(buf + len - CHECKSUM_SIZE))
 	{
-		SET_ERR("model checksum does not match its contents");
+		unsigned char digest[DIGEST_SIZE];
+
+		ae_sha256(buf, len - DIGEST_SIZE, digest);
+		if (memcmp(digest, buf + len - DIGEST_SIZE, DIGEST_SIZE) != 0)
+			st = AE_EFORMAT;
+		else
+			st = AE_OK;
+	}
+	if (st != AE_OK)
+	{
+		SET_ERR("model digest does not match its contents");
 		return AE_EFORMAT;
 	}
 	st = ae_model_create(m, &arch, meta_len, alloc);

@@ -65,8 +65,10 @@ typedef struct AeModelRow
 	double		threshold;		/* NaN if NULL */
 	Datum		model;			/* as stored (may be a TOAST pointer), valid
 								 * until SPI_finish */
+	bool		placement;		/* read from a Citus node's local copy */
 } AeModelRow;
 
+bool		ae_models_relation(char *buf);
 bool		ae_spi_model_row(const char *name, int32 version, AeModelRow *row);
 int32		ae_spi_next_version(const char *name);
 void		ae_spi_deploy(const char *name, int32 version);
@@ -102,13 +104,16 @@ typedef struct AeCachedModel
 {
 	char		name[NAMEDATALEN];	/* hash key */
 	bool		valid;			/* false once the models table changed */
+	Oid			role;			/* the role the row was last read as */
+	bool		placement;		/* read from a Citus node's local copy:
+								 * checked again every statement */
 	int64		id;				/* models.id of the loaded version */
 	double		threshold;		/* models.anomaly_threshold, NaN if NULL */
 	MemoryContext cxt;			/* holds the model and its buffers */
 	AeServing	s;
 } AeCachedModel;
 
-AeCachedModel *ae_cache_get(const char *name);
+AeCachedModel *ae_cache_get(const char *name, bool statement_start);
 void		ae_model_from_bytes(const unsigned char *buf, size_t len,
 								ae_model *m, MemoryContext cxt,
 								int errcode_on_error);

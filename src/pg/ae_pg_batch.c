@@ -289,7 +289,7 @@ ae_encode_query(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* a private copy: the cache entry may be replaced while we run SPI */
-	entry = ae_cache_get(name);
+	entry = ae_cache_get(name, true);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "autoencoder encode_query",
 								ALLOCSET_DEFAULT_SIZES);
 	ae_pg_allocator(&alloc, cxt);

@@ -12,7 +12,15 @@
  * Every backend (this one included, at the next command) then runs
  * models_inval_callback, which only marks entries stale: it must not touch
  * the catalogs.  The next lookup of a stale entry asks the table which
- * version is deployed and re-parses only if the id changed.
+ * version is deployed and re-parses only if the id changed.  An entry read
+ * from a Citus node's local copy of the table is asked again at the first
+ * use in every statement instead (the copy is written by Citus's
+ * distributed transactions, whatever the triggers do).
+ *
+ * Privacy: an entry remembers the role it was read as.  Another role (SET
+ * ROLE, a SECURITY DEFINER function, a pooled connection) reads the row
+ * again with its own rights before it is served, so a hit is as private as
+ * a miss.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,6 +30,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -133,10 +142,11 @@ entry_clear(AeCachedModel *entry)
 
 /*
  * The deployed model called name, from the cache or the table.  Raises
- * undefined_object if there is none.
+ * undefined_object if there is none.  statement_start: the first use at a
+ * call site in this statement.
  */
 AeCachedModel *
-ae_cache_get(const char *name)
+ae_cache_get(const char *name, bool statement_start)
 {
 	AeCachedModel *entry;
 	bool		found;
@@ -163,7 +173,8 @@ ae_cache_get(const char *name)
 		entry->cxt = NULL;
 		entry_clear(entry);
 	}
-	if (entry->valid)
+	if (entry->valid && entry->role == GetUserId() &&
+		!(entry->placement && statement_start))
 		return entry;
 
 	/* ask the table which version is deployed */
@@ -175,6 +186,8 @@ ae_cache_get(const char *name)
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("Train one with autoencoder.train().")));
 	entry->threshold = row.threshold;
+	entry->role = GetUserId();
+	entry->placement = row.placement;
 	if (entry->cxt && entry->id == row.id)
 	{
 		SPI_finish();
@@ -201,6 +214,7 @@ ae_cache_get(const char *name)
 	SPI_finish();
 	entry->cxt = cxt;
 	entry->id = row.id;
+	entry->role = GetUserId();
 	entry->valid = true;
 	return entry;
 }

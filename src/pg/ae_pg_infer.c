@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 /* What fn_extra keeps between calls of a by-name function in one query. */
@@ -51,14 +52,18 @@ model_name_arg(FunctionCallInfo fcinfo)
 	name[len] = '\0';
 	if (cc == NULL)
 	{
+		/* the first call at this call site in this statement */
 		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 									sizeof(InferCallCache));
 		fcinfo->flinfo->fn_extra = cc;
+		cc->entry = ae_cache_get(name, true);
+		strlcpy(cc->name, name, NAMEDATALEN);
 	}
-	if (cc->entry == NULL || !cc->entry->valid || strcmp(cc->name, name) != 0)
+	else if (!cc->entry->valid || cc->entry->role != GetUserId() ||
+			 strcmp(cc->name, name) != 0)
 	{
 		cc->entry = NULL;
-		cc->entry = ae_cache_get(name);
+		cc->entry = ae_cache_get(name, false);
 		strlcpy(cc->name, name, NAMEDATALEN);
 	}
 	return &cc->entry->s;

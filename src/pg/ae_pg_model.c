@@ -1,19 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * ae_pg_model.c
- *	  The type autoencoder.model: I/O, the per-query parse cache of model
- *	  arguments, describe() and save().
+ *	  The type autoencoder.model: I/O, describe() and save().
  *
  * A value is a varlena holding the model format of ae_format.c unchanged.
  * Its text form is the bytes in lower-case hex, its binary form the bytes;
  * both are validated in full on input, so a column of this type, pg_dump
  * and COPY lose nothing and accept nothing corrupt.
  *
- * Inference on a value must not parse it per row.  ae_model_arg keeps the
- * parsed model in fn_extra and recognises the same value again without
- * detoasting it when it is a TOAST pointer (same toast relation and value
- * OID: a stored value never changes in place) and, for in-memory values,
- * by length, stored checksum and leading bytes.
+ * Model values as arguments are parsed once per backend: ae_pg_values.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,21 +26,6 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-
-#define KEY_PREFIX	64			/* leading bytes compared for in-memory values */
-
-/* What fn_extra keeps for a model argument. */
-typedef struct ValueCache
-{
-	bool		valid;
-	bool		external;		/* identified by TOAST pointer */
-	Oid			toastrelid;
-	Oid			valueid;
-	Size		len;			/* else by length, checksum and prefix */
-	unsigned char key[KEY_PREFIX + 8];
-	MemoryContext cxt;
-	AeServing	s;
-} ValueCache;
 
 /* Validate model bytes (parse and free) or raise an error. */
 static void
@@ -103,68 +83,6 @@ Datum
 ae_model_send(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BYTEA_P(ae_bytes_send(PG_GETARG_DATUM(0)));
-}
-
-/* Fill the in-memory identity of a value: its checksum and first bytes. */
-static void
-memory_key(const unsigned char *data, Size len, unsigned char *key)
-{
-	memset(key, 0, KEY_PREFIX + 8);
-	memcpy(key, data, Min(len, KEY_PREFIX));
-	if (len >= 8)
-		memcpy(key + KEY_PREFIX, data + len - 8, 8);
-}
-
-/* The model value of argument argno, parsed at most once per value. */
-AeServing *
-ae_model_arg(FunctionCallInfo fcinfo, int argno)
-{
-	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
-	ValueCache *vc = fcinfo->flinfo->fn_extra;
-	struct varlena *v;
-	unsigned char key[KEY_PREFIX + 8];
-	bool		external = VARATT_IS_EXTERNAL_ONDISK(raw);
-	struct varatt_external ptr;
-	Size		len;
-
-	if (vc == NULL)
-	{
-		vc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ValueCache));
-		fcinfo->flinfo->fn_extra = vc;
-	}
-	if (external)
-	{
-		VARATT_EXTERNAL_GET_POINTER(ptr, raw);
-		if (vc->valid && vc->external && vc->toastrelid == ptr.va_toastrelid &&
-			vc->valueid == ptr.va_valueid)
-			return &vc->s;
-	}
-	v = PG_DETOAST_DATUM_PACKED(PointerGetDatum(raw));
-	len = VARSIZE_ANY_EXHDR(v);
-	memory_key((unsigned char *) VARDATA_ANY(v), len, key);
-	if (!external && vc->valid && !vc->external && vc->len == len &&
-		memcmp(vc->key, key, sizeof(key)) == 0)
-		return &vc->s;
-
-	/* a new value: parse it into a fresh context */
-	vc->valid = false;
-	if (vc->cxt)
-		MemoryContextDelete(vc->cxt);
-	vc->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
-									"autoencoder model argument",
-									ALLOCSET_DEFAULT_SIZES);
-	ae_serving_load(&vc->s, (unsigned char *) VARDATA_ANY(v), len, vc->cxt,
-					ERRCODE_DATA_CORRUPTED);
-	vc->external = external;
-	if (external)
-	{
-		vc->toastrelid = ptr.va_toastrelid;
-		vc->valueid = ptr.va_valueid;
-	}
-	vc->len = len;
-	memcpy(vc->key, key, sizeof(key));
-	vc->valid = true;
-	return &vc->s;
 }
 
 /* Serialize m into a new varlena in the current memory context. */

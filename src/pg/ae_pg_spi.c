@@ -2,8 +2,10 @@
  *
  * ae_pg_spi.c
  *	  The extension's SPI statements, each in one place: a user's source
- *	  query as a read-only cursor, a version row of autoencoder.models, the
- *	  next version number of a name (which locks the name) and deploying.
+ *	  query as a read-only cursor, the relation name-based serving reads
+ *	  (autoencoder.models, or its local copy on a Citus node), a version
+ *	  row of it, the next version number of a name (which locks the name)
+ *	  and deploying.
  *
  * Callers are SPI connected.  Versions of one name are serialised by the
  * row lock on the name's row in autoencoder.model_names that
@@ -18,6 +20,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
@@ -74,25 +77,76 @@ ae_source_cursor(const char *source, const char *hint)
 }
 
 /*
+ * The relation name-based serving reads, qualified, into buf (NAMEDATALEN *
+ * 2 + 2 bytes); returns true in placement mode.  Without Citus, or on a
+ * coordinator without a local copy, that is autoencoder.models.  When
+ * autoencoder.models is a Citus reference table (autoencoder.citus_setup()),
+ * every node has a local copy (its shard placement, models_<shard id>) and
+ * reads it directly: the distributed table cannot be queried from inside a
+ * shard query.  On a Citus worker whose models table is not a reference
+ * table, its local rows need not be the coordinator's: names are refused.
+ */
+bool
+ae_models_relation(char *buf)
+{
+	int			ret;
+	bool		isnull;
+	Datum		d;
+	int64		group;
+
+	strcpy(buf, AE_MODELS_QUAL);
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	ret = SPI_execute("SELECT (SELECT groupid FROM pg_catalog.pg_dist_local_group),"
+					  " (SELECT s.shardid FROM pg_catalog.pg_dist_shard s"
+					  "  JOIN pg_catalog.pg_dist_placement p USING (shardid)"
+					  "  WHERE s.logicalrelid = '" AE_MODELS_QUAL "'::pg_catalog.regclass"
+					  "    AND p.groupid = (SELECT groupid FROM pg_catalog.pg_dist_local_group)"
+					  "  LIMIT 1)", true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read Citus metadata: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+	{
+		snprintf(buf, NAMEDATALEN * 2 + 2, AE_SCHEMA "." AE_MODELS_TABLE "_" INT64_FORMAT,
+				 DatumGetInt64(d));
+		return true;
+	}
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	group = isnull ? 0 : DatumGetInt32(d);
+	if (group != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("models are not served by name on this Citus worker"),
+				 errdetail("autoencoder.models is not a reference table, so this node's rows need not be the coordinator's."),
+				 errhint("Run SELECT autoencoder.citus_setup() on the coordinator, or pass the model as a value: FROM t, autoencoder.get_model('name') m.")));
+	return false;
+}
+
+/*
  * The row of version `version` of name (0: the deployed version) into row:
  * id, version, threshold and the model datum as stored (possibly a TOAST
- * pointer, valid until SPI_finish).  false if there is none.
+ * pointer, valid until SPI_finish).  false if there is none.  *placement
+ * (if not NULL) tells whether it came from a Citus placement.
  */
 bool
 ae_spi_model_row(const char *name, int32 version, AeModelRow *row)
 {
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
-	char		nulls[2] = {' ', version == 0 ? 'n' : ' '};
 	bool		isnull;
 	Datum		d;
 	int			ret;
+	char		rel[NAMEDATALEN * 2 + 2];
+	char		sql[NAMEDATALEN * 2 + 160];
 
+	row->placement = ae_models_relation(rel);
+	snprintf(sql, sizeof(sql),
+			 "SELECT id, version, model, anomaly_threshold FROM %s WHERE name = $1 AND %s",
+			 rel, version == 0 ? "deployed" : "version = $2");
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);
-	ret = SPI_execute_with_args("SELECT id, version, model, anomaly_threshold FROM "
-								AE_SCHEMA ".find_version($1, $2)",
-								2, types, args, nulls, true, 1);
+	ret = SPI_execute_with_args(sql, version == 0 ? 1 : 2, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read model \"%s\": %s", name, SPI_result_code_string(ret));
 	if (SPI_processed == 0)
