@@ -136,75 +136,68 @@ BEGIN
 END
 $$;
 
--- inference on deployed models -----------------------------------------
+-- inference ------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.encode(model_name text, x real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_encode_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.encode(text, real[]) IS 'latent code of x under the deployed version of model_name';
-CREATE FUNCTION @extschema@.encode(model_name text, x double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_encode_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.encode(text, double precision[]) IS 'latent code of x under the deployed version of model_name';
+-- Every inference function exists for a model name (its deployed version:
+-- STABLE) and for a model value (IMMUTABLE, so it works in generated
+-- columns and expression indexes), each for rows of real[], double
+-- precision[], integer[] and numeric[]; arrays come back as real[] for the
+-- first and third, double precision[] for the others.  COST 500: a forward
+-- pass of a typical embedding model takes microseconds, about what a page
+-- read is worth to the planner, so per-row calls over a large table get
+-- parallel workers without tuning.
+CREATE FUNCTION @extschema@.element_types(OUT input text, OUT output text)
+RETURNS SETOF record LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    VALUES ('real[]', 'real[]'), ('double precision[]', 'double precision[]'),
+           ('integer[]', 'real[]'), ('numeric[]', 'double precision[]')
+$$;
+COMMENT ON FUNCTION @extschema@.element_types() IS 'the array types the inference functions and fit() take, and the array type each gives back';
 
-CREATE FUNCTION @extschema@.decode(model_name text, code real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_decode_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.decode(text, real[]) IS 'input-space row that a latent code decodes to';
-CREATE FUNCTION @extschema@.decode(model_name text, code double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_decode_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.decode(text, double precision[]) IS 'input-space row that a latent code decodes to';
+DO $$
+DECLARE
+    f record;
+    t record;
+    k record;
+BEGIN
+    FOR f IN SELECT * FROM (VALUES
+        ('encode', 'x', NULL, '', 'the latent code of x under %s'),
+        ('decode', 'code', NULL, '', 'the input-space row a latent code decodes to under %s'),
+        ('reconstruct', 'x', NULL, '', 'decode(encode(x)) under %s, in x''s units'),
+        ('denoise', 'x', NULL, '', 'the reconstruction of x under %s, each feature clamped to its training range'),
+        ('reconstruction_error', 'x', 'double precision', '', 'the mean over x''s elements of the squared reconstruction error under %s, in x''s units'),
+        ('is_anomaly', 'x', 'boolean', '', 'whether x''s reconstruction error under %s exceeds its anomaly threshold (a non-finite error is an anomaly)'),
+        ('is_anomaly', 'x', 'boolean', ', quantile double precision',
+         'whether x''s reconstruction error under %s exceeds that quantile of the errors of its evaluation rows (a non-finite error is an anomaly)'))
+        AS v(fn, arg, ret, extra, doc)
+    LOOP
+        FOR t IN SELECT * FROM @extschema@.element_types()
+        LOOP
+            FOR k IN SELECT * FROM (VALUES
+                ('model_name text', 'text', 'name', 'STABLE', 'the deployed version of model_name'),
+                ('m @extschema@.model', '@extschema@.model', 'value', 'IMMUTABLE', 'the model m'))
+                AS v(first, first_type, impl, volatility, what)
+            LOOP
+                EXECUTE format('CREATE FUNCTION @extschema@.%I(%s, %I %s%s) RETURNS %s '
+                               'AS %L, %L LANGUAGE C STRICT %s PARALLEL SAFE COST 500',
+                               f.fn, k.first, f.arg, t.input, f.extra, coalesce(f.ret, t.output),
+                               'MODULE_PATHNAME', 'ae_' || f.fn || '_' || k.impl, k.volatility);
+                EXECUTE format('COMMENT ON FUNCTION @extschema@.%I(%s, %s%s) IS %L',
+                               f.fn, k.first_type, t.input,
+                               regexp_replace(f.extra, ' [a-z_]+ ', ' ', 'g'), format(f.doc, k.what));
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
 
-CREATE FUNCTION @extschema@.reconstruct(model_name text, x real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_reconstruct_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruct(text, real[]) IS 'decode(encode(x)) in the input''s units';
-CREATE FUNCTION @extschema@.reconstruct(model_name text, x double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_reconstruct_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruct(text, double precision[]) IS 'decode(encode(x)) in the input''s units';
-
-CREATE FUNCTION @extschema@.denoise(model_name text, x real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_denoise_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.denoise(text, real[]) IS 'reconstruction of a noisy x, clamped to each feature''s training range';
-CREATE FUNCTION @extschema@.denoise(model_name text, x double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_denoise_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.denoise(text, double precision[]) IS 'reconstruction of a noisy x, clamped to each feature''s training range';
-
-CREATE FUNCTION @extschema@.reconstruction_error(model_name text, x real[]) RETURNS double precision
-    AS 'MODULE_PATHNAME', 'ae_reconstruction_error_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruction_error(text, real[]) IS 'mean over x''s elements of the squared reconstruction error, in x''s units';
-CREATE FUNCTION @extschema@.reconstruction_error(model_name text, x double precision[]) RETURNS double precision
-    AS 'MODULE_PATHNAME', 'ae_reconstruction_error_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruction_error(text, double precision[]) IS 'mean over x''s elements of the squared reconstruction error, in x''s units';
-
--- inference on model values --------------------------------------------
-
-CREATE FUNCTION @extschema@.encode(m @extschema@.model, x real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_encode_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.encode(@extschema@.model, real[]) IS 'latent code of x under the model m';
-CREATE FUNCTION @extschema@.encode(m @extschema@.model, x double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_encode_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.encode(@extschema@.model, double precision[]) IS 'latent code of x under the model m';
-CREATE FUNCTION @extschema@.decode(m @extschema@.model, code real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_decode_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.decode(@extschema@.model, real[]) IS 'input-space row that a latent code decodes to under m';
-CREATE FUNCTION @extschema@.decode(m @extschema@.model, code double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_decode_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.decode(@extschema@.model, double precision[]) IS 'input-space row that a latent code decodes to under m';
-CREATE FUNCTION @extschema@.reconstruct(m @extschema@.model, x real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_reconstruct_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruct(@extschema@.model, real[]) IS 'decode(encode(x)) under m';
-CREATE FUNCTION @extschema@.reconstruct(m @extschema@.model, x double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_reconstruct_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruct(@extschema@.model, double precision[]) IS 'decode(encode(x)) under m';
-CREATE FUNCTION @extschema@.denoise(m @extschema@.model, x real[]) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'ae_denoise_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.denoise(@extschema@.model, real[]) IS 'reconstruction under m clamped to each feature''s training range';
-CREATE FUNCTION @extschema@.denoise(m @extschema@.model, x double precision[]) RETURNS double precision[]
-    AS 'MODULE_PATHNAME', 'ae_denoise_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.denoise(@extschema@.model, double precision[]) IS 'reconstruction under m clamped to each feature''s training range';
-CREATE FUNCTION @extschema@.reconstruction_error(m @extschema@.model, x real[]) RETURNS double precision
-    AS 'MODULE_PATHNAME', 'ae_reconstruction_error_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruction_error(@extschema@.model, real[]) IS 'mean squared reconstruction error of x under m, in x''s units';
-CREATE FUNCTION @extschema@.reconstruction_error(m @extschema@.model, x double precision[]) RETURNS double precision
-    AS 'MODULE_PATHNAME', 'ae_reconstruction_error_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.reconstruction_error(@extschema@.model, double precision[]) IS 'mean squared reconstruction error of x under m, in x''s units';
+CREATE FUNCTION @extschema@.anomaly_threshold(model_name text, quantile double precision DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ae_anomaly_threshold_name' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.anomaly_threshold(text, double precision) IS 'the reconstruction error above which a row is an anomaly for the deployed version of model_name: the stored threshold, or that quantile of the errors of its evaluation rows';
+CREATE FUNCTION @extschema@.anomaly_threshold(m @extschema@.model, quantile double precision DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ae_anomaly_threshold_value' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.anomaly_threshold(@extschema@.model, double precision) IS 'the reconstruction error above which a row is an anomaly for m: its stored threshold, or that quantile of the errors of its evaluation rows';
 
 CREATE FUNCTION @extschema@.describe(m @extschema@.model) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'ae_describe' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
@@ -214,22 +207,7 @@ COMMENT ON FUNCTION @extschema@.describe(@extschema@.model) IS 'architecture, op
 
 CREATE FUNCTION @extschema@.get_model(model_name text, version integer DEFAULT NULL)
 RETURNS @extschema@.model
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    result @extschema@.model;
-BEGIN
-    SELECT m.model INTO result FROM @extschema@.find_version(model_name, get_model.version) m;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-            MESSAGE = CASE WHEN get_model.version IS NULL
-                           THEN format('model "%s" does not exist', model_name)
-                           ELSE format('model "%s" has no version %s', model_name, get_model.version) END;
-    END IF;
-    RETURN result;
-END
-$$;
+AS 'MODULE_PATHNAME', 'ae_get_model' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.get_model(text, integer) IS 'a stored model as a value: the deployed version, or the version given';
 
 CREATE FUNCTION @extschema@.save(model_name text, m @extschema@.model, deploy boolean DEFAULT true)
@@ -258,55 +236,48 @@ CREATE TYPE @extschema@.fit_state (
     INTERNALLENGTH = VARIABLE, ALIGNMENT = int4, STORAGE = extended);
 COMMENT ON TYPE @extschema@.fit_state IS 'partial state of autoencoder.fit: exact moments, or exact sums and a uniform sample of the rows, in a versioned little-endian format';
 
-CREATE FUNCTION @extschema@.fit_accum(@extschema@.fit_state, real[]) RETURNS @extschema@.fit_state
-    AS 'MODULE_PATHNAME', 'ae_fit_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_accum(@extschema@.fit_state, real[]) IS 'transition function of fit';
-CREATE FUNCTION @extschema@.fit_accum(@extschema@.fit_state, real[], jsonb) RETURNS @extschema@.fit_state
-    AS 'MODULE_PATHNAME', 'ae_fit_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_accum(@extschema@.fit_state, real[], jsonb) IS 'transition function of fit';
-CREATE FUNCTION @extschema@.fit_accum(@extschema@.fit_state, double precision[]) RETURNS @extschema@.fit_state
-    AS 'MODULE_PATHNAME', 'ae_fit_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_accum(@extschema@.fit_state, double precision[]) IS 'transition function of fit';
-CREATE FUNCTION @extschema@.fit_accum(@extschema@.fit_state, double precision[], jsonb) RETURNS @extschema@.fit_state
-    AS 'MODULE_PATHNAME', 'ae_fit_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_accum(@extschema@.fit_state, double precision[], jsonb) IS 'transition function of fit';
 CREATE FUNCTION @extschema@.fit_combine(@extschema@.fit_state, @extschema@.fit_state) RETURNS @extschema@.fit_state
     AS 'MODULE_PATHNAME', 'ae_fit_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.fit_combine(@extschema@.fit_state, @extschema@.fit_state) IS 'combine function of fit: exact moments, uniform sample of the union';
+COMMENT ON FUNCTION @extschema@.fit_combine(@extschema@.fit_state, @extschema@.fit_state) IS 'combine function of fit: the state of both inputs'' rows';
 CREATE FUNCTION @extschema@.fit_final(@extschema@.fit_state) RETURNS @extschema@.model
     AS 'MODULE_PATHNAME', 'ae_fit_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.fit_final(@extschema@.fit_state) IS 'final function of fit: trains (or solves PCA) and returns the model';
 
-CREATE AGGREGATE @extschema@.fit(real[]) (
-    SFUNC = @extschema@.fit_accum, STYPE = @extschema@.fit_state,
-    FINALFUNC = @extschema@.fit_final, COMBINEFUNC = @extschema@.fit_combine,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE @extschema@.fit(real[]) IS 'trains an autoencoder on the rows aggregated, with default options';
-CREATE AGGREGATE @extschema@.fit(real[], jsonb) (
-    SFUNC = @extschema@.fit_accum, STYPE = @extschema@.fit_state,
-    FINALFUNC = @extschema@.fit_final, COMBINEFUNC = @extschema@.fit_combine,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE @extschema@.fit(real[], jsonb) IS 'trains an autoencoder on the rows aggregated; options are train()''s, by the same names';
-CREATE AGGREGATE @extschema@.fit(double precision[]) (
-    SFUNC = @extschema@.fit_accum, STYPE = @extschema@.fit_state,
-    FINALFUNC = @extschema@.fit_final, COMBINEFUNC = @extschema@.fit_combine,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE @extschema@.fit(double precision[]) IS 'trains an autoencoder on the rows aggregated, with default options';
-CREATE AGGREGATE @extschema@.fit(double precision[], jsonb) (
-    SFUNC = @extschema@.fit_accum, STYPE = @extschema@.fit_state,
-    FINALFUNC = @extschema@.fit_final, COMBINEFUNC = @extschema@.fit_combine,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE @extschema@.fit(double precision[], jsonb) IS 'trains an autoencoder on the rows aggregated; options are train()''s, by the same names';
-
--- The aggregate runs its support functions with its owner's right, so
--- nobody else needs to call them directly (or build aggregates over them).
--- On Citus, grant them to the roles that run a distributed fit: Citus checks
--- the caller's right (see the README).
+-- fit(x) and fit(x, options) for every element type, with their transition
+-- functions.  The aggregate runs its support functions with its owner's
+-- right, so nobody else needs to call them directly (or build aggregates
+-- over them): EXECUTE is revoked from PUBLIC.  On Citus, grant them to the
+-- roles that run a distributed fit, since Citus checks the caller's right
+-- (see the README).
+DO $$
+DECLARE
+    t record;
+    o record;
+BEGIN
+    FOR t IN SELECT * FROM @extschema@.element_types()
+    LOOP
+        FOR o IN SELECT * FROM (VALUES ('', 'with default options'),
+                                       (', jsonb', 'with options: train()''s, by the same names'))
+                 AS v(extra, doc)
+        LOOP
+            EXECUTE format('CREATE FUNCTION @extschema@.fit_accum(@extschema@.fit_state, %s%s) '
+                           'RETURNS @extschema@.fit_state AS %L, %L LANGUAGE C IMMUTABLE PARALLEL SAFE COST 50',
+                           t.input, o.extra, 'MODULE_PATHNAME', 'ae_fit_accum');
+            EXECUTE format('COMMENT ON FUNCTION @extschema@.fit_accum(@extschema@.fit_state, %s%s) IS %L',
+                           t.input, o.extra, 'transition function of fit');
+            EXECUTE format('REVOKE EXECUTE ON FUNCTION @extschema@.fit_accum(@extschema@.fit_state, %s%s) FROM PUBLIC',
+                           t.input, o.extra);
+            EXECUTE format('CREATE AGGREGATE @extschema@.fit(%s%s) ('
+                           'SFUNC = @extschema@.fit_accum, STYPE = @extschema@.fit_state, '
+                           'FINALFUNC = @extschema@.fit_final, COMBINEFUNC = @extschema@.fit_combine, '
+                           'PARALLEL = SAFE)', t.input, o.extra);
+            EXECUTE format('COMMENT ON AGGREGATE @extschema@.fit(%s%s) IS %L', t.input, o.extra,
+                           'trains an autoencoder on the rows aggregated, ' || o.doc);
+        END LOOP;
+    END LOOP;
+END
+$$;
 REVOKE EXECUTE ON FUNCTION
-    @extschema@.fit_accum(@extschema@.fit_state, real[]),
-    @extschema@.fit_accum(@extschema@.fit_state, real[], jsonb),
-    @extschema@.fit_accum(@extschema@.fit_state, double precision[]),
-    @extschema@.fit_accum(@extschema@.fit_state, double precision[], jsonb),
     @extschema@.fit_combine(@extschema@.fit_state, @extschema@.fit_state),
     @extschema@.fit_final(@extschema@.fit_state)
 FROM PUBLIC;
@@ -448,38 +419,14 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.training_info(text, integer) IS 'one row per training epoch of a model version (the deployed one by default), like ML.TRAINING_INFO';
 
-CREATE FUNCTION @extschema@.evaluate(model_name text, source text)
+CREATE FUNCTION @extschema@.evaluate(model_name text, source text, version integer DEFAULT NULL)
 RETURNS TABLE (rows bigint, mse double precision, mae double precision,
-               pca_mse double precision, pca_mae double precision)
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    m @extschema@.model;
-    b @extschema@.model;
-BEGIN
-    SELECT d.model, coalesce(d.baseline, CASE WHEN d.config->>'solver' = 'exact' THEN d.model END)
-    INTO m, b FROM @extschema@.find_version(model_name) d;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-            MESSAGE = format('model "%s" does not exist', model_name);
-    END IF;
-    RETURN QUERY EXECUTE format(
-        'SELECT count(*), avg(@extschema@.reconstruction_error($1, s.x)),'
-        '       avg((SELECT avg(abs(a - r)) FROM unnest(s.x, @extschema@.reconstruct($1, s.x)) u(a, r))),'
-        '       avg(@extschema@.reconstruction_error($2, s.x)),'
-        '       avg((SELECT avg(abs(a - r)) FROM unnest(s.x, @extschema@.reconstruct($2, s.x)) u(a, r)))'
-        '  FROM (%s) s(x) WHERE s.x IS NOT NULL', source)
-    USING m, b;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.evaluate(text, text) IS 'rows, mean squared and mean absolute error of the deployed model on a query''s rows, next to PCA of the same latent size fitted on the same training rows';
-
-CREATE FUNCTION @extschema@.is_anomaly(model_name text, x real[]) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'ae_is_anomaly_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.is_anomaly(text, real[]) IS 'whether x''s reconstruction error exceeds the threshold stored at training';
-CREATE FUNCTION @extschema@.is_anomaly(model_name text, x double precision[]) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'ae_is_anomaly_name' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.is_anomaly(text, double precision[]) IS 'whether x''s reconstruction error exceeds the threshold stored at training';
+               pca_mse double precision, pca_mae double precision,
+               recall_at_10_cosine double precision, recall_at_10_l2 double precision,
+               pca_recall_at_10_cosine double precision, pca_recall_at_10_l2 double precision,
+               nonfinite_rows bigint)
+AS 'MODULE_PATHNAME', 'ae_evaluate' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.evaluate(text, text, integer) IS 'a model version (the deployed one by default) measured on a query''s rows, next to PCA of the same latent size fitted on its training rows: rows, mean squared and absolute error (input units), recall@10 of the codes by cosine and by L2 on a seeded sample (1,000 queries among up to 10,000 rows), and rows whose error is not finite (left out of the means)';
 
 CREATE FUNCTION @extschema@.sparkline(v double precision[]) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -496,12 +443,97 @@ COMMENT ON FUNCTION @extschema@.sparkline(double precision[]) IS 'a one-line tex
 
 CREATE VIEW @extschema@.deployed AS
 SELECT m.name, m.version, m.deployed_at, m.input_dim, m.latent_dim,
-       (m.metrics->>'final_validation_loss')::double precision AS validation_loss,
+       (m.metrics->>'evaluation_error')::double precision AS evaluation_error,
+       (m.metrics->>'final_validation_loss')::double precision AS validation_loss_scaled,
        (m.metrics->>'rows_used')::bigint AS rows,
        (m.metrics->>'seconds')::double precision AS training_seconds,
        @extschema@.sparkline(ARRAY(
            SELECT coalesce((e->>'validation_loss')::double precision, (e->>'train_loss')::double precision)
-           FROM jsonb_array_elements(m.metrics->'loss_curve') e)) AS loss_curve
+           FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.metrics->'loss_curve') = 'array'
+                                          THEN m.metrics->'loss_curve' ELSE '[]' END) e)) AS loss_curve
 FROM @extschema@.models m
 WHERE m.deployed;
-COMMENT ON VIEW @extschema@.deployed IS 'the deployed version of every model, with a sparkline of its loss curve';
+COMMENT ON VIEW @extschema@.deployed IS 'the deployed version of every model: evaluation_error is the mean reconstruction error on its evaluation rows in input units (what reconstruction_error() returns); validation_loss_scaled and the loss curve are in the model''s scaled units';
+COMMENT ON COLUMN @extschema@.deployed.evaluation_error IS 'mean squared reconstruction error per element on the evaluation rows, in input units';
+COMMENT ON COLUMN @extschema@.deployed.validation_loss_scaled IS 'the training loss on the validation rows, in the model''s scaled units (standard scaling: variance units)';
+
+CREATE VIEW @extschema@.runs AS
+SELECT m.name, m.version, m.created_at,
+       m.metrics->'deployment'->>'mode' AS deploy_mode,
+       (m.metrics->'deployment'->>'deployed')::boolean AS deployed_by_training,
+       m.metrics->'deployment'->>'reason' AS reason,
+       m.deployed AS deployed_now,
+       (m.metrics->>'evaluation_error')::double precision AS evaluation_error,
+       (m.metrics->'deployment'->>'deployed_loss')::double precision AS replaced_version_error,
+       (m.metrics->>'warm_started')::boolean AS warm_started,
+       (m.metrics->>'epochs_run')::integer AS epochs,
+       (m.metrics->>'rows_used')::bigint AS rows,
+       (m.metrics->>'seconds')::double precision AS seconds
+FROM @extschema@.models m;
+COMMENT ON VIEW @extschema@.runs IS 'what each stored training did: deployed or not and why, its error on its evaluation rows and the error of the version it was compared with on the same rows (input units), whether it warm-started, epochs, rows, seconds';
+
+-- Citus ----------------------------------------------------------------
+
+-- On a Citus cluster, CREATE EXTENSION on the coordinator creates the
+-- extension on every worker, but its tables stay local to each node.
+-- citus_setup() makes the model catalog a set of reference tables (one
+-- copy on every node, written by Citus's two-phase commits), so that the
+-- name-based functions serve the coordinator's deployed models on every
+-- node, inside the shard queries of distributed tables too (they read the
+-- node's own placement: src/pg/ae_pg_spi.c).  Until it has run, a worker
+-- refuses model names rather than serve its unrelated local rows.
+CREATE FUNCTION @extschema@.citus_setup() RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    local_group integer;
+    tbl text;
+    rel regclass;
+    kind text;
+    made text[] := '{}';
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'Citus is not installed in this database',
+            HINT = 'autoencoder.citus_setup() prepares the models for a Citus cluster: run CREATE EXTENSION citus on the coordinator first.';
+    END IF;
+    -- (dynamic SQL: the Citus catalogs exist only with Citus)
+    EXECUTE 'SELECT groupid FROM pg_catalog.pg_dist_local_group' INTO local_group;
+    IF local_group IS DISTINCT FROM 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'autoencoder.citus_setup() must run on the Citus coordinator',
+            DETAIL = format('This node is a Citus worker (group %s).', local_group),
+            HINT = 'Run it on the coordinator: the reference tables it makes reach every worker.';
+    END IF;
+    -- models: served by name everywhere; deployments: read with models by
+    -- rollback().  model_names stays local to the coordinator, where models
+    -- are trained, saved and deployed (next_version() and lock_model() are
+    -- SQL functions, which Citus does not run against its tables)
+    FOREACH tbl IN ARRAY ARRAY['models', 'deployments'] LOOP
+        rel := format('%I.%I', '@extschema@', tbl)::regclass;
+        EXECUTE 'SELECT CASE WHEN partmethod = ''n'' AND repmodel = ''t'' THEN ''reference'' ELSE partmethod::text END'
+                ' FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1'
+            INTO kind USING rel;
+        IF kind IS NULL THEN
+            -- the models table keeps its statement trigger (it invalidates
+            -- the model caches; Citus recreates it on every placement);
+            -- dropping it would not reach the workers' copies of the table
+            PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+            EXECUTE 'SELECT pg_catalog.create_reference_table($1)' USING rel;
+            -- the rows now live in the placements; drop the local copy
+            EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)' USING rel;
+            made := made || rel::text;
+        ELSIF kind <> 'reference' THEN
+            RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+                MESSAGE = format('%s is a distributed table, not a reference table', rel),
+                HINT = format('Undo it (SELECT undistribute_table(%L)) and run autoencoder.citus_setup() again.', rel::text);
+        END IF;
+    END LOOP;
+    IF cardinality(made) = 0 THEN
+        RETURN 'the models are reference tables already';
+    END IF;
+    RETURN format('made reference tables: %s', array_to_string(made, ', '));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.citus_setup() IS 'on a Citus coordinator: makes autoencoder.models and autoencoder.deployments reference tables, so every node serves models by name; idempotent';

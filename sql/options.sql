@@ -61,10 +61,11 @@ WHERE o.in_fit AND o."default" IS NOT NULL AND o."default" <> 'NULL'
   AND f.config->o.name IS DISTINCT FROM default_as_jsonb(o."default", o.type)
 ORDER BY 1, 2;
 -- options whose default depends on the data or on other options: what
--- train() resolved them to (standard scaling, relu), and the given latent_dim
-SELECT o.name, o."default", m.config->o.name AS recorded
-FROM autoencoder.options() o, autoencoder.models m
-WHERE m.name = 'defaults' AND o.in_train AND (o."default" IS NULL OR o."default" = 'NULL')
+-- train() and fit() resolved them to (for standard scaling and relu; max_rows
+-- is autoencoder.max_training_rows at its default), and the given latent_dim
+SELECT o.name, o."default", m.config->o.name AS train_recorded, f.config->o.name AS fit_recorded
+FROM autoencoder.options() o, autoencoder.models m, fit_defaults f
+WHERE m.name = 'defaults' AND (o."default" IS NULL OR o."default" = 'NULL')
 ORDER BY o."position";
 -- what else the configuration records
 SELECT k AS not_an_option FROM autoencoder.models m, jsonb_object_keys(m.config) k

@@ -7,11 +7,15 @@ DROP ROLE IF EXISTS regress_ae_owner;
 DROP ROLE IF EXISTS regress_ae_user;
 CREATE ROLE regress_ae_owner;
 CREATE ROLE regress_ae_user;
--- the GRANTs of the README
-GRANT USAGE ON SCHEMA autoencoder TO regress_ae_owner, regress_ae_user;
-GRANT SELECT ON autoencoder.models, autoencoder.deployments, autoencoder.deployed
-    TO regress_ae_owner, regress_ae_user;
-GRANT INSERT, UPDATE, DELETE ON autoencoder.models, autoencoder.deployments TO regress_ae_owner;
+-- the GRANTs of the README, as written there
+-- model user: serves deployed models
+GRANT USAGE ON SCHEMA autoencoder TO regress_ae_user;
+GRANT SELECT ON autoencoder.models, autoencoder.deployments, autoencoder.deployed TO regress_ae_user;
+-- model owner: serves, trains, deploys, rolls back and drops
+GRANT USAGE ON SCHEMA autoencoder TO regress_ae_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE
+    ON autoencoder.models, autoencoder.deployments, autoencoder.model_names TO regress_ae_owner;
+GRANT SELECT ON autoencoder.deployed TO regress_ae_owner;
 GRANT USAGE ON SEQUENCE autoencoder.models_id_seq, autoencoder.deployments_id_seq TO regress_ae_owner;
 GRANT SELECT ON pts TO regress_ae_owner, regress_ae_user;
 

@@ -72,15 +72,40 @@ models_equal(const ae_model *a, const ae_model *b, char *why, size_t whylen)
 static void
 rechecksum(unsigned char *buf, size_t len)
 {
-	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+	ae_sha256(buf, len - AE_DIGEST_BYTES, buf + len - AE_DIGEST_BYTES);
+}
 
-	for (size_t i = 0; i + 8 < len; i++)
+/* ae_sha256 against the FIPS 180-4 example digests. */
+static void
+test_sha256(void)
+{
+	static const struct
 	{
-		h ^= buf[i];
-		h *= UINT64_C(0x100000001b3);
+		const char *msg;
+		const char *hex;
+	}			v[] = {
+		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		"248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"}};
+	unsigned char d[AE_DIGEST_BYTES];
+	char		hex[2 * AE_DIGEST_BYTES + 1];
+	unsigned char *million = tu_xmalloc(1000000);
+
+	for (int i = 0; i < 3; i++)
+	{
+		ae_sha256((const unsigned char *) v[i].msg, strlen(v[i].msg), d);
+		for (int k = 0; k < AE_DIGEST_BYTES; k++)
+			snprintf(hex + 2 * k, 3, "%02x", d[k]);
+		CHECK(strcmp(hex, v[i].hex) == 0, "sha256: FIPS example %d (%s)", i + 1, hex);
 	}
-	for (int i = 0; i < 8; i++)
-		buf[len - 8 + i] = (unsigned char) (h >> (8 * i));
+	memset(million, 'a', 1000000);
+	ae_sha256(million, 1000000, d);
+	for (int k = 0; k < AE_DIGEST_BYTES; k++)
+		snprintf(hex + 2 * k, 3, "%02x", d[k]);
+	CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0,
+		  "sha256: a million 'a' (%s)", hex);
+	free(million);
 }
 
 static size_t reject_max_request;	/* largest allocation while rejecting */
@@ -335,7 +360,7 @@ test_format(void)
 		rechecksum(tmp, size);
 		msg_ok = leak_ok = 1;
 		CHECK(expect_reject(tmp, size, &msg_ok, &leak_ok) && msg_ok && leak_ok,
-			  "format: unsupported version rejected even with a matching checksum");
+			  "format: unsupported version rejected even with a matching digest");
 	}
 	/* the checksum forgery works: the unmodified bytes re-checksummed parse */
 	memcpy(tmp, buf, size);
@@ -346,7 +371,7 @@ test_format(void)
 
 		st = ae_model_parse(tmp, size, &m2, &a2, err, sizeof(err));
 		CHECK(st == AE_OK && memcmp(tmp, buf, size) == 0,
-			  "format: checksum is FNV-1a 64 of the preceding bytes (%d)", (int) st);
+			  "format: the digest is SHA-256 of the preceding bytes (%d)", (int) st);
 		if (st == AE_OK)
 			ae_model_destroy(&m2);
 	}
@@ -499,6 +524,7 @@ main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	test_sha256();
 	test_format();
 
 	return tu_finish();

@@ -247,7 +247,7 @@ test_writer_escapes(void)
 		size_t		len;
 		char	   *t = ae_json_finish(&j, &len);
 		ae_jdoc		doc;
-		ae_error	err;
+		ae_error	err = {0};
 		char	   *buf;
 		ae_status	st = t ? parse_copy(t, len, &doc, &err, &al, &buf) : AE_ENOMEM;
 
@@ -589,7 +589,7 @@ test_parse_scalars(void)
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
 	ae_jdoc		doc;
-	ae_error	err;
+	ae_error	err = {0};
 	char	   *buf;
 	ae_status	st;
 
@@ -672,7 +672,7 @@ test_parse_strings(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
 		ae_jdoc		doc;
-		ae_error	err;
+		ae_error	err = {0};
 		char	   *buf;
 		size_t		n = strlen(cases[i].json);
 		ae_status	st = parse_copy(cases[i].json, n, &doc, &err, &al, &buf);
@@ -697,7 +697,7 @@ test_parse_containers(void)
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
 	ae_jdoc		doc;
-	ae_error	err;
+	ae_error	err = {0};
 	char	   *buf;
 	ae_status	st;
 	const char *t1 = " \t\n\r[ \t\n\r1 \t\n\r, \t\n\r\"two\" \t\n\r,[],{},[[3]] \t\n\r] \t\n\r";
@@ -806,7 +806,7 @@ test_parse_raw(void)
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
 	ae_jdoc		doc;
-	ae_error	err;
+	ae_error	err = {0};
 	char	   *buf;
 	size_t		n = strlen(t);
 	ae_status	st = parse_copy(t, n, &doc, &err, &al, &buf);
@@ -932,7 +932,7 @@ test_parse_rejects(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
 		ae_jdoc		doc;
-		ae_error	err;
+		ae_error	err = {0};
 		char	   *buf;
 		size_t		n = cases[i].len < 0 ? strlen(cases[i].text) : (size_t) cases[i].len;
 		ae_status	st = parse_copy(cases[i].text, n, &doc, &err, &al, &buf);
@@ -986,7 +986,7 @@ test_parse_depth(void)
 		{
 			size_t		len = 0;
 			ae_jdoc		doc;
-			ae_error	err;
+			ae_error	err = {0};
 			char	   *buf;
 			ae_status	st;
 
@@ -1023,7 +1023,7 @@ test_parse_depth(void)
 	/* very deep input fails fast, without recursing that deep */
 	{
 		ae_jdoc		doc;
-		ae_error	err;
+		ae_error	err = {0};
 		char	   *buf;
 		ae_status	st;
 
@@ -1069,7 +1069,7 @@ test_parse_oom(void)
 	tu_alloc_ctx ctx;
 	ae_allocator al = tu_allocator(&ctx, -1);
 	ae_jdoc		doc;
-	ae_error	err;
+	ae_error	err = {0};
 	char	   *buf;
 	ae_status	st = parse_copy(t, len, &doc, &err, &al, &buf);
 	long		total = ctx.total;
@@ -1324,7 +1324,7 @@ test_round_trip(void)
 		char	   *text;
 		size_t		len;
 		ae_jdoc		doc;
-		ae_error	err;
+		ae_error	err = {0};
 		char	   *buf;
 		ae_status	st;
 
@@ -1466,7 +1466,7 @@ test_fuzz(void)
 		long		fail_at = (it % 5 == 0) ? (long) ae_rng_below(&r, 12) : -1;
 		ae_allocator al = tu_allocator(&ctx, fail_at);
 		ae_jdoc		doc;
-		ae_error	err;
+		ae_error	err = {0};
 		char	   *buf;
 		ae_status	st;
 

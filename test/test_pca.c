@@ -241,7 +241,7 @@ pca_case(int d, int k, ae_scaling norm, double offset, uint64_t seed, int compar
 	/* nonzero garbage in the weights: the solver must set all of them */
 	for (size_t i = 0; i < m.n_params; i++)
 		m.params[i] = 7.0f;
-	st = ae_pca_solve(&m, &mb.m, explained, &residual, &al);
+	st = ae_pca_solve(&m, &mb.m, explained, &residual, NULL, &al);
 	CHECK(st == AE_OK, "%s: ae_pca_solve returns AE_OK (%d)", lab, (int) st);
 	if (st != AE_OK)
 	{
@@ -461,7 +461,7 @@ pca_full_rank(void)
 
 	tu_mom_feed(&mb.m, t.data, 0, t.n, 100);
 	ae_model_create(&m, &arch, 0, &al);
-	CHECK(ae_pca_solve(&m, &mb.m, explained, &residual, &al) == AE_OK,
+	CHECK(ae_pca_solve(&m, &mb.m, explained, &residual, NULL, &al) == AE_OK,
 		  "pca latent = d: AE_OK");
 	for (int i = 0; i < d; i++)
 		sum += explained[i];
@@ -470,7 +470,7 @@ pca_full_rank(void)
 	CHECK(mean_recon_error(&m, &t) <= 1e-9,
 		  "pca latent = d: reconstruction error %.2e ~ 0", mean_recon_error(&m, &t));
 	/* NULL explained and residual are allowed */
-	CHECK(ae_pca_solve(&m, &mb.m, NULL, NULL, &al) == AE_OK,
+	CHECK(ae_pca_solve(&m, &mb.m, NULL, NULL, NULL, &al) == AE_OK,
 		  "pca: NULL explained and residual accepted");
 	ae_model_destroy(&m);
 	CHECK(ctx.live == 0, "pca latent = d: no blocks leaked (%ld live)", ctx.live);
@@ -518,7 +518,7 @@ pca_rejects(void)
 			CHECK(0, "pca rejects %s: model create", bad[i].what);
 			continue;
 		}
-		st = ae_pca_solve(&m, &mb.m, explained, &residual, &al);
+		st = ae_pca_solve(&m, &mb.m, explained, &residual, NULL, &al);
 		CHECK(st == AE_EINVAL, "pca rejects %s with AE_EINVAL (%d)", bad[i].what, (int) st);
 		ae_model_destroy(&m);
 	}
@@ -529,11 +529,11 @@ pca_rejects(void)
 		ae_allocator fail = tu_allocator(&fctx, 0);
 
 		ae_model_create(&m, &arch, 0, &al);
-		CHECK(ae_pca_solve(&m, &diag.m, explained, &residual, &al) == AE_EINVAL,
+		CHECK(ae_pca_solve(&m, &diag.m, explained, &residual, NULL, &al) == AE_EINVAL,
 			  "pca rejects diagonal-only moments with AE_EINVAL");
-		CHECK(ae_pca_solve(&m, &other.m, explained, &residual, &al) == AE_EINVAL,
+		CHECK(ae_pca_solve(&m, &other.m, explained, &residual, NULL, &al) == AE_EINVAL,
 			  "pca rejects moments of another dimension with AE_EINVAL");
-		CHECK(ae_pca_solve(&m, &mb.m, explained, &residual, &fail) == AE_ENOMEM &&
+		CHECK(ae_pca_solve(&m, &mb.m, explained, &residual, NULL, &fail) == AE_ENOMEM &&
 			  fctx.live == 0,
 			  "pca: allocation failure gives AE_ENOMEM and leaks nothing");
 		ae_model_destroy(&m);

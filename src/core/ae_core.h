@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ae_train_callbacks;		/* below, with training */
+
 /*
  * Limits: every bound of the project is here.  The options' defaults and
  * ranges live in the option table (ae_options.c).
@@ -297,7 +299,17 @@ void		ae_rng_choose(ae_rng *rng, uint64_t *idx, uint64_t n, uint64_t t);
  * reconstruction error per element in scaled units.
  */
 ae_status	ae_pca_solve(ae_model *m, const ae_moments *mom, double *explained,
-						 double *residual, const ae_allocator *alloc);
+						 double *residual, const struct ae_train_callbacks *cb,
+						 const ae_allocator *alloc);
+/*
+ * The k largest eigenpairs of a symmetric (n, n) matrix (ae_eigen.c): its
+ * upper triangle row-major (lower column-major) in a, overwritten;
+ * eigenvalues ascending in w (k), eigenvectors as columns of z (n, k,
+ * column-major).  cb->on_batch runs between the pieces of the work.
+ */
+ae_status	ae_eigen_top(double *a, int n, int k, double *w, double *z,
+						 const struct ae_train_callbacks *cb,
+						 const ae_allocator *alloc);
 
 /* Training (ae_train.c). */
 typedef struct ae_train_config

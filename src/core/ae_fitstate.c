@@ -513,6 +513,19 @@ ae_fitstate_flat_size(ae_fitstate *s, size_t *size, ae_error *err)
 	return AE_OK;
 }
 
+/* Whether flat bytes carry rows (header only, unchecked). */
+int
+ae_fitstate_flat_holds_rows(const unsigned char *buf, size_t len)
+{
+	uint16_t	flags;
+
+	if (len < AE_FITSTATE_HEADER || memcmp(buf, AE_FITSTATE_MAGIC, 4) != 0 ||
+		ae_get_u32(buf + 8) == 0)
+		return 0;
+	flags = ae_get_u16(buf + 6);
+	return (flags & FLAG_ROWS) != 0 || (flags & FLAG_FULL) == 0;
+}
+
 /* Write the flat form into out (ae_fitstate_flat_size bytes). */
 void
 ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out)

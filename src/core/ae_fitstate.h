@@ -86,6 +86,13 @@ ae_status	ae_fitstate_same_options(const ae_fitstate *s, const char *json,
 /* a becomes the state of both inputs' rows. */
 ae_status	ae_fitstate_merge(ae_fitstate *a, const ae_fitstate *b, ae_error *err);
 
+/*
+ * Whether flat bytes are a state that carries rows (a sample, or the exact
+ * solver's rows form): what is worth compressing, unlike moments in double.
+ * Looks at the header only; the bytes are not checked.
+ */
+int			ae_fitstate_flat_holds_rows(const unsigned char *buf, size_t len);
+
 /* Flat form: size (folds pending rows first), writing, and validated reading. */
 ae_status	ae_fitstate_flat_size(ae_fitstate *s, size_t *size, ae_error *err);
 void		ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out);

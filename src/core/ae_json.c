@@ -452,9 +452,12 @@ parse_string(parser *ps, const char **out, size_t *outlen)
 	{
 		if ((unsigned char) *ps->p < 0x20)
 			return syntax(ps, "control character in a string");
-		if (*ps->p == '\\')
-			ps->p++;
-		ps->p++;
+		if (*ps->p == '\\' && ps->end - ps->p < 2)
+		{
+			ps->p = ps->end;
+			break;
+		}
+		ps->p += *ps->p == '\\' ? 2 : 1;
 	}
 	if (ps->p >= ps->end)
 		return syntax(ps, "unterminated string");

@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_meta.h"
+#include "ae_pipeline.h"
 
 #include <math.h>
 #include <string.h>
@@ -45,6 +46,24 @@ static const struct
 	{"final_train_loss", K_NUMBER}, {"final_validation_loss", K_NUMBER},
 	{"anomaly_threshold", K_NUMBER}, {"explained_variance_ratio", K_NUMBERS},
 	{"seconds", K_NUMBER}, {"loss_curve", K_CURVE}, {NULL, K_NUMBER}};
+
+/* The error distribution: AE_QUANTILES numbers, ascending. */
+static int
+quantiles_of(const ae_jv *tr, double *out)
+{
+	const ae_jv *q = tr ? ae_json_get(tr, "error_quantiles") : NULL;
+
+	if (q == NULL || q->type != AE_JARRAY || q->n != AE_QUANTILES)
+		return 0;
+	for (int i = 0; i < AE_QUANTILES; i++)
+	{
+		if (q->items[i].type != AE_JNUMBER || !isfinite(q->items[i].num) ||
+			q->items[i].num < 0 || (i > 0 && q->items[i].num < out[i - 1]))
+			return 0;
+		out[i] = q->items[i].num;
+	}
+	return 1;
+}
 
 /* Whether key is one describe() computes. */
 static int
@@ -114,13 +133,20 @@ ae_model_describe(const ae_model *m, size_t size_bytes, const ae_allocator *allo
 	float_array(&j, "min", m->lo, a->n_input);
 	float_array(&j, "max", m->hi, a->n_input);
 	ae_json_object_end(&j);
-	if (ae_meta_parse(m, alloc, &doc) == AE_OK)
+	switch (ae_meta_parse(m, alloc, &doc))
 	{
-		for (int i = 0; i < doc.root->n; i++)
-			if (!is_computed(doc.root->keys[i]))
-				ae_json_raw(&j, doc.root->keys[i], doc.root->items[i].raw,
-							doc.root->items[i].raw_len);
-		ae_json_doc_free(&doc);
+		case AE_OK:
+			for (int i = 0; i < doc.root->n; i++)
+				if (!is_computed(doc.root->keys[i]))
+					ae_json_raw(&j, doc.root->keys[i], doc.root->items[i].raw,
+								doc.root->items[i].raw_len);
+			ae_json_doc_free(&doc);
+			break;
+		case AE_ENOMEM:
+			ae_json_discard(&j);
+			return NULL;
+		default:
+			break;				/* not an object: only the computed facts */
 	}
 	ae_json_object_end(&j);
 	return ae_json_finish(&j, NULL);
@@ -176,6 +202,41 @@ training_member(ae_json *j, const char *key, kind k, const ae_jv *v)
 	}
 }
 
+/* A training figure's threshold value: finite and >= 0, else NaN. */
+static double
+threshold_of(const ae_jv *tr)
+{
+	const ae_jv *th = tr ? ae_json_get(tr, "anomaly_threshold") : NULL;
+
+	if (th && th->type == AE_JNUMBER && isfinite(th->num) && th->num >= 0)
+		return th->num;
+	return NAN;
+}
+
+/*
+ * The anomaly threshold kept in m's metadata (NaN if none) and, if
+ * quantiles is not NULL, its error distribution (AE_QUANTILES values;
+ * returns whether there is one).
+ */
+int
+ae_meta_threshold(const ae_model *m, const ae_allocator *alloc,
+				  double *threshold, double *quantiles)
+{
+	ae_jdoc		doc;
+	const ae_jv *tr;
+	int			has = 0;
+
+	*threshold = NAN;
+	if (ae_meta_parse(m, alloc, &doc) != AE_OK)
+		return 0;
+	tr = ae_json_get(doc.root, "training");
+	*threshold = threshold_of(tr);
+	if (quantiles)
+		has = quantiles_of(tr, quantiles);
+	ae_json_doc_free(&doc);
+	return has;
+}
+
 /*
  * What save() stores of m's metadata: the configuration object (or {}), the
  * known training figures of the right types, and the anomaly threshold
@@ -187,14 +248,15 @@ ae_meta_for_save(const ae_model *m, const ae_allocator *alloc, char **config,
 {
 	ae_jdoc		doc;
 	const ae_jv *cfg,
-			   *tr,
-			   *th;
+			   *tr;
 	ae_json		j;
+	ae_status	st;
 
 	*config = *metrics = NULL;
 	*threshold = NAN;
-	if (ae_meta_parse(m, alloc, &doc) != AE_OK)
-		return AE_EFORMAT;
+	st = ae_meta_parse(m, alloc, &doc);
+	if (st != AE_OK)
+		return st;
 	cfg = ae_json_get(doc.root, "config");
 	tr = ae_json_get(doc.root, "training");
 
@@ -218,9 +280,14 @@ ae_meta_for_save(const ae_model *m, const ae_allocator *alloc, char **config,
 	ae_json_object_end(&j);
 	*metrics = ae_json_finish(&j, NULL);
 
-	th = tr ? ae_json_get(tr, "anomaly_threshold") : NULL;
-	if (th && th->type == AE_JNUMBER && isfinite(th->num) && th->num >= 0)
-		*threshold = th->num;
+	*threshold = threshold_of(tr);
 	ae_json_doc_free(&doc);
-	return *config && *metrics ? AE_OK : AE_ENOMEM;
+	if (*config && *metrics)
+		return AE_OK;
+	if (*config)
+		alloc->release(alloc->ctx, *config);
+	if (*metrics)
+		alloc->release(alloc->ctx, *metrics);
+	*config = *metrics = NULL;
+	return AE_ENOMEM;
 }

@@ -17,6 +17,12 @@ ae_status	ae_meta_parse(const ae_model *m, const ae_allocator *alloc,
 /* describe(): computed facts, then the metadata members of other names. */
 char	   *ae_model_describe(const ae_model *m, size_t size_bytes,
 							  const ae_allocator *alloc);
+/*
+ * The anomaly threshold of m's training figures (NaN if none) and its error
+ * distribution (AE_QUANTILES values) if asked; returns whether it has one.
+ */
+int			ae_meta_threshold(const ae_model *m, const ae_allocator *alloc,
+							  double *threshold, double *quantiles);
 /* save(): the configuration, the known training figures, the threshold. */
 ae_status	ae_meta_for_save(const ae_model *m, const ae_allocator *alloc,
 							 char **config, char **metrics, double *threshold);

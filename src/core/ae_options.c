@@ -17,6 +17,7 @@
  */
 #include "ae_options.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -250,10 +251,12 @@ ae_options_default(ae_options *o)
 	}
 }
 
-/* A literal as the user wrote it, cut short for messages. */
+/* A literal as the user wrote it (cut short), or the value, for messages. */
 static void
 shown_value(char *out, size_t len, const char *literal, double v)
 {
+	char		num[AE_JSON_NUMLEN];
+
 	if (literal)
 	{
 		size_t		n = strlen(literal);
@@ -268,7 +271,10 @@ shown_value(char *out, size_t len, const char *literal, double v)
 	else if (isinf(v))
 		snprintf(out, len, "%sInfinity", v < 0 ? "-" : "");
 	else
-		snprintf(out, len, "%g", v);
+	{
+		ae_json_format_double(v, num);
+		snprintf(out, len, "%s", num);
+	}
 }
 
 /* The range message of a number row. */
@@ -290,12 +296,19 @@ range_error(const ae_option_desc *d, const char *shown, ae_error *err)
 				   d->name, lo, hi, shown);
 }
 
+/* Whether a bigint row has a range at all ("any bigint" if not). */
+static int
+bigint_unbounded(const ae_option_desc *d)
+{
+	return d->type == AE_OT_BIGINT && d->lo == 0 && d->hi == 0;
+}
+
 /* Whether v lies in a number row's range. */
 static int
 in_range(const ae_option_desc *d, double v)
 {
-	if (d->type == AE_OT_BIGINT && d->lo == 0 && d->hi == 0)
-		return 1;				/* any bigint */
+	if (bigint_unbounded(d))
+		return isfinite(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0;
 	if (!isfinite(v))
 		return 0;
 	if ((d->flags & AE_OPT_LO_OPEN) ? !(v > d->lo) : !(v >= d->lo))
@@ -351,15 +364,17 @@ ae_option_set_number(ae_options *o, const ae_option_desc *d, double v,
 	shown_value(shown, sizeof(shown), literal, v);
 	if (d->type == AE_OT_INT || d->type == AE_OT_BIGINT)
 	{
-		if (!isfinite(v) || v != floor(v) || fabs(v) > 9.2e18)
-		{
-			if (isfinite(v) && v == floor(v))
-				return range_error(d, shown, err);
+		if (isinf(v) && literal)	/* an integer beyond any range */
+			return range_error(d, shown, err);
+		if (!isfinite(v) || v != floor(v))
 			return ae_fail(err, AE_EINVAL, "option \"%s\" must be an integer, not %s",
 						   d->name, shown);
-		}
 		if (!in_range(d, v))
+		{
+			if (bigint_unbounded(d))
+				return ae_fail(err, AE_EINVAL, "%s must be a bigint, not %s", d->name, shown);
 			return range_error(d, shown, err);
+		}
 		if (d->type == AE_OT_INT)
 			*int_field(o, d) = (int) v;
 		else
@@ -382,14 +397,17 @@ ae_status
 ae_option_set_bigint(ae_options *o, const ae_option_desc *d, int64_t v,
 					 ae_error *err)
 {
-	ae_status	st;
+	char		shown[32];
 
 	if (d->type != AE_OT_BIGINT)
 		return ae_option_set_number(o, d, (double) v, NULL, err);
-	st = ae_option_set_number(o, d, (double) v, NULL, err);
-	if (st == AE_OK)
-		*bigint_field(o, d) = v;
-	return st;
+	snprintf(shown, sizeof(shown), "%lld", (long long) v);
+	if (!bigint_unbounded(d) &&
+		(v < (int64_t) d->lo || (double) v > d->hi))
+		return range_error(d, shown, err);
+	*bigint_field(o, d) = v;
+	mark_given(o, d);
+	return AE_OK;
 }
 
 /* "a, b and c": the accepted names of an enum row. */
@@ -517,9 +535,15 @@ set_from_json(ae_options *o, const ae_option_desc *d, const ae_jv *v,
 			if (d->type != AE_OT_INT && d->type != AE_OT_BIGINT &&
 				d->type != AE_OT_FLOAT)
 				return wrong_type(d, err);
-			if (d->type == AE_OT_BIGINT && strpbrk(v->text, ".eE") == NULL &&
-				v->len < 19)
-				return ae_option_set_bigint(o, d, strtoll(v->text, NULL, 10), err);
+			if (d->type == AE_OT_BIGINT && strpbrk(v->text, ".eE") == NULL)
+			{
+				long long	x;
+
+				errno = 0;
+				x = strtoll(v->text, NULL, 10);
+				if (errno == 0)
+					return ae_option_set_bigint(o, d, (int64_t) x, err);
+			}
 			return ae_option_set_number(o, d, v->num, v->text, err);
 		case AE_JSTRING:
 			return ae_option_set_text(o, d, v->text, err);

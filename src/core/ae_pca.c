@@ -7,7 +7,8 @@
  * top-k principal subspace; here it is computed directly.  From exact
  * moments (ae_stats.c) the covariance of the scaled input is
  *   S_ij = M2_ij / (n * scale_i * scale_j)
- * and dsyevr returns its k largest eigenpairs.  With V (d, k) the
+ * and ae_eigen_top (ae_eigen.c: LAPACK's pieces with interrupt points
+ * between them) returns its k largest eigenpairs.  With V (d, k) the
  * eigenvectors and mu the mean in scaled units, the model is
  *   code = V^T (x - mu)        encoder W = V^T, b = -V^T mu
  *   x    = V code + mu         decoder W = V,   b = mu
@@ -20,75 +21,40 @@
 #include <math.h>
 #include <string.h>
 
-/* LAPACK's symmetric eigensolver (inside libopenblas), Fortran ABI. */
-extern void dsyevr_(const char *jobz, const char *range, const char *uplo,
-					const int *n, double *a, const int *lda, const double *vl,
-					const double *vu, const int *il, const int *iu,
-					const double *abstol, int *m, double *w, double *z,
-					const int *ldz, int *isuppz, double *work,
-					const int *lwork, int *iwork, const int *liwork,
-					int *info, size_t jobz_len, size_t range_len,
-					size_t uplo_len);
-
 /* Solve PCA for m from mom; see ae_core.h. */
 ae_status
 ae_pca_solve(ae_model *m, const ae_moments *mom, double *explained,
-			 double *residual, const ae_allocator *alloc)
+			 double *residual, const ae_train_callbacks *cb,
+			 const ae_allocator *alloc)
 {
 	int			d = m->arch.n_input,
 				k = m->arch.latent;
-	int			il = d - k + 1,
-				iu = d,
-				found = 0,
-				info = 0,
-				lwork = -1,
-				liwork = -1,
-				iwq = 0;
-	double		vl = 0.0,
-				vu = 0.0,
-				abstol = 0.0,
-				wq = 0.0,
-				trace = 0.0,
+	double		trace = 0.0,
 				kept = 0.0,
 				n = (double) (mom->n ? mom->n : 1);
 	double	   *a,
 			   *w,
 			   *z,
-			   *mu,
-			   *work;
-	int		   *isuppz,
-			   *iwork;
+			   *mu;
 	void	   *block;
-	size_t		doubles;
+	ae_status	st;
 
 	if (m->arch.n_hidden != 0 || m->arch.activation != AE_ACT_LINEAR ||
 		m->arch.output_activation != AE_ACT_LINEAR || mom->d != d || !mom->full)
 		return AE_EINVAL;
 	ae_scaling_from_moments(m, mom);
-
-	/* workspace query */
-	dsyevr_("V", "I", "L", &d, &vl, &d, &vl, &vu, &il, &iu, &abstol, &found,
-			&wq, &wq, &d, &iwq, &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
-	if (info != 0)
-		return AE_EINVAL;
-	lwork = (int) wq;
-	liwork = iwq;
-	doubles = (size_t) d * d + d + (size_t) d * k + d + (size_t) lwork;
-	block = alloc->alloc(alloc->ctx, sizeof(double) * doubles +
-						 sizeof(int) * (2 * (size_t) d + liwork));
+	block = alloc->alloc(alloc->ctx, sizeof(double) *
+						 ((size_t) d * d + k + (size_t) d * k + d));
 	if (block == NULL)
 		return AE_ENOMEM;
 	a = block;
 	w = a + (size_t) d * d;
-	z = w + d;
+	z = w + k;
 	mu = z + (size_t) d * k;
-	work = mu + d;
-	isuppz = (int *) (work + lwork);
-	iwork = isuppz + 2 * (size_t) d;
 
 	/*
 	 * Covariance of the scaled rows.  Row-major upper is column-major lower,
-	 * which is what "L" asks LAPACK to read.
+	 * which is what the eigensolver reads.
 	 */
 	for (int i = 0; i < d; i++)
 	{
@@ -98,12 +64,11 @@ ae_pca_solve(ae_model *m, const ae_moments *mom, double *explained,
 				(n * (double) m->scale[i] * (double) m->scale[j]);
 		trace += a[(size_t) i * d + i];
 	}
-	dsyevr_("V", "I", "L", &d, a, &d, &vl, &vu, &il, &iu, &abstol, &found,
-			w, z, &d, isuppz, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
-	if (info != 0 || found != k)
+	st = ae_eigen_top(a, d, k, w, z, cb, alloc);
+	if (st != AE_OK)
 	{
 		alloc->release(alloc->ctx, block);
-		return AE_EDIVERGED;
+		return st;
 	}
 
 	/* eigenvalues come ascending: component c is column k - 1 - c */

@@ -23,6 +23,7 @@
 #include "ae_pipeline.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,8 @@ alloc_or_fail(const ae_allocator *alloc, size_t n, ae_error *err)
 /* The model of the exact solve (or the baseline): linear, no hidden layer. */
 static ae_status
 solve_pca(ae_model *pca, const ae_arch *arch, const ae_moments *mom,
-		  double *explained, double *residual, const ae_allocator *alloc)
+		  double *explained, double *residual, const ae_train_callbacks *cb,
+		  const ae_allocator *alloc)
 {
 	ae_arch		a = *arch;
 	ae_status	st;
@@ -56,7 +58,7 @@ solve_pca(ae_model *pca, const ae_arch *arch, const ae_moments *mom,
 	st = ae_model_create(pca, &a, 0, alloc);
 	if (st != AE_OK)
 		return st;
-	st = ae_pca_solve(pca, mom, explained, residual, alloc);
+	st = ae_pca_solve(pca, mom, explained, residual, cb, alloc);
 	if (st != AE_OK)
 		ae_model_destroy(pca);
 	return st;
@@ -84,7 +86,7 @@ build_baseline(const ae_build_input *in, const ae_allocator *alloc,
 	ae_moments_init(&bm, d, 1, storage);
 	st = ae_moments_of_rows(&bm, in->rows, n, step, &in->cb, alloc);
 	if (st == AE_OK)
-		st = solve_pca(&out->baseline, &o->arch, &bm, NULL, NULL, alloc);
+		st = solve_pca(&out->baseline, &o->arch, &bm, NULL, NULL, &in->cb, alloc);
 	alloc->release(alloc->ctx, storage);
 	/* a baseline that cannot be solved is left out, not an error */
 	return st == AE_ENOMEM ? ae_fail(err, st, "out of memory") : AE_OK;
@@ -118,7 +120,7 @@ fit_exact(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
 	if (st == AE_OK && out->explained == NULL)
 		st = AE_ENOMEM;
 	if (st == AE_OK)
-		st = solve_pca(model, &o->arch, mom, out->explained, &residual, alloc);
+		st = solve_pca(model, &o->arch, mom, out->explained, &residual, &in->cb, alloc);
 	if (storage)
 		alloc->release(alloc->ctx, storage);
 	if (st == AE_ENOMEM)
@@ -146,6 +148,32 @@ divergence_hint(const ae_options *o, ae_error *err)
 		ae_error_hint(err, "Lower learning_rate, or use scaling => 'standard'.");
 	else
 		ae_error_hint(err, "Lower learning_rate (it is %g).", o->cfg.learning_rate);
+}
+
+/*
+ * Whether a fitted model can be stored and loaded: every weight and scaling
+ * value finite (a scale computed in double can overflow float, e.g. a
+ * feature spanning -2e38 .. 2e38 with scaling minmax).
+ */
+static ae_status
+check_model(const ae_options *o, const ae_model *m, ae_error *err)
+{
+	for (int i = 0; i < m->arch.n_input; i++)
+		if (!isfinite(m->shift[i]) || !isfinite(m->scale[i]) || !(m->scale[i] > 0.0f))
+		{
+			ae_fail(err, AE_EINVAL, "feature %d spans a range too wide for scaling %s in float32",
+					i + 1, ae_scaling_name(o->arch.scaling));
+			ae_error_hint(err, "Rescale the column, or use scaling => 'standard'.");
+			return AE_EINVAL;
+		}
+	for (size_t i = 0; i < m->n_params; i++)
+		if (!isfinite(m->params[i]))
+		{
+			ae_fail(err, AE_EDIVERGED, "the fitted model has a non-finite weight");
+			divergence_hint(o, err);
+			return AE_EDIVERGED;
+		}
+	return AE_OK;
 }
 
 /* Step 2b: gradient training. */
@@ -192,6 +220,27 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/* The value at probability p of n sorted values (nearest rank). */
+static double
+nearest_rank(const double *sorted, size_t n, double p)
+{
+	return sorted[(size_t) fmin((double) (n - 1), floor(p * (double) (n - 1) + 0.5))];
+}
+
+/* The threshold at probability p, interpolated in a stored distribution. */
+double
+ae_quantile_threshold(const double *quantiles, int n, double p)
+{
+	double		pos = p * (n - 1);
+	int			lo = (int) floor(pos);
+
+	if (n < 1 || !(p >= 0.0 && p <= 1.0))
+		return NAN;
+	if (lo >= n - 1)
+		return quantiles[n - 1];
+	return quantiles[lo] + (pos - lo) * (quantiles[lo + 1] - quantiles[lo]);
+}
+
 /* Step 3: the evaluation rows, the threshold, the loss, the raw copy. */
 static ae_status
 evaluate_rows(const ae_build_input *in, const ae_model *model,
@@ -233,10 +282,14 @@ evaluate_rows(const ae_build_input *in, const ae_model *model,
 			out->eval_loss += errs[i];
 		out->eval_loss /= (double) n_eval;
 		qsort(errs, n_eval, sizeof(double), cmp_double);
-		out->anomaly_threshold =
-			errs[(size_t) fmin((double) (n_eval - 1),
-							   floor(quantile * (double) (n_eval - 1) + 0.5))];
+		out->anomaly_threshold = nearest_rank(errs, n_eval, quantile);
+		out->quantiles = alloc_or_fail(alloc, sizeof(double) * AE_QUANTILES, err);
+		if (out->quantiles)
+			for (int q = 0; q < AE_QUANTILES; q++)
+				out->quantiles[q] = nearest_rank(errs, n_eval,
+												 (double) q / (AE_QUANTILES - 1));
 		out->eval_on_validation = out->res.validation_rows > 0;
+		out->n_evaluated = n_eval;
 		if (in->keep_eval_rows)
 		{
 			/* back to raw units: x = x' * scale + shift */
@@ -255,14 +308,15 @@ evaluate_rows(const ae_build_input *in, const ae_model *model,
 		alloc->release(alloc->ctx, errs);
 	if (idx != out->res.validation_index)
 		alloc->release(alloc->ctx, idx);
-	if (errs == NULL || work == NULL || (in->keep_eval_rows && out->eval_raw == NULL))
+	if (errs == NULL || work == NULL || out->quantiles == NULL ||
+		(in->keep_eval_rows && out->eval_raw == NULL))
 		return AE_ENOMEM;
 	return AE_OK;
 }
 
 /* The deterministic training figures as members of an open object. */
 static void
-training_members(ae_json *j, const ae_build_output *out)
+training_members(ae_json *j, const ae_build_output *out, int with_quantiles)
 {
 	const ae_train_result *res = &out->res;
 
@@ -278,6 +332,17 @@ training_members(ae_json *j, const ae_build_output *out)
 	ae_json_number(j, "final_train_loss", res->final_train_loss);
 	ae_json_number(j, "final_validation_loss", res->final_validation_loss);
 	ae_json_number(j, "anomaly_threshold", out->anomaly_threshold);
+	ae_json_number(j, "evaluation_error", out->eval_loss);
+	ae_json_integer(j, "evaluation_rows", (int64_t) out->n_evaluated);
+	ae_json_string(j, "evaluated_on", out->eval_on_validation ? "validation rows" : "training rows");
+	ae_json_bool(j, "warm_started", out->warm_started);
+	if (out->quantiles && with_quantiles)
+	{
+		ae_json_array_begin(j, "error_quantiles");
+		for (int q = 0; q < AE_QUANTILES; q++)
+			ae_json_number(j, NULL, out->quantiles[q]);
+		ae_json_array_end(j);
+	}
 	if (out->explained)
 	{
 		ae_json_array_begin(j, "explained_variance_ratio");
@@ -308,7 +373,7 @@ describe(const ae_build_input *in, ae_build_output *out,
 
 	ae_json_init(&j, alloc);
 	ae_json_object_begin(&j, NULL);
-	training_members(&j, out);
+	training_members(&j, out, 1);
 	ae_json_object_end(&j);
 	out->training = ae_json_finish(&j, NULL);
 	if (out->config == NULL || out->training == NULL)
@@ -343,6 +408,7 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 	out->alloc = *alloc;
 	out->counts = in->counts;
 	out->latent = o->arch.latent;
+	out->warm_started = in->init != NULL;
 	out->anomaly_threshold = NAN;
 	out->eval_loss = NAN;
 	st = ae_model_create(&model, &o->arch, 0, alloc);
@@ -368,6 +434,8 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 			st = fit_sgd(in, &model, alloc, out, err);
 	}
 	if (st == AE_OK)
+		st = check_model(o, &model, err);
+	if (st == AE_OK)
 		st = evaluate_rows(in, &model, alloc, out, err);
 	if (st == AE_OK)
 	{
@@ -388,6 +456,44 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 	return st;
 }
 
+/*
+ * Bytes a build of options o (resolved) on `rows` rows needs at its peak,
+ * roughly: the rows (and their pointers and keys), and for the exact
+ * solver the co-moment and covariance matrices and the eigensolver's
+ * workspace, else the model, gradients, two optimiser moments and the best
+ * weights, the layers' activations and deltas for a batch, and the PCA
+ * baseline's matrices.
+ */
+double
+ae_build_bytes(const ae_options *o, uint64_t rows)
+{
+	const ae_arch *a = &o->arch;
+	double		d = a->n_input,
+				bytes = (double) rows * (4.0 * d + 16.0);
+	double		pca = 8.0 * (2.0 * d * d + 4.0 * d * a->latent + 40.0 * d);
+
+	if (o->solver == AE_SOLVER_EXACT)
+		return bytes + pca;
+	{
+		double		p = (double) ae_arch_param_count(a);
+		double		batch = (double) (rows < (uint64_t) o->cfg.batch_size ?
+									  rows : (uint64_t) o->cfg.batch_size);
+		double		widest = d,
+					units = 2.0 * d + a->latent;
+
+		for (int i = 0; i < a->n_hidden; i++)
+		{
+			units += 2.0 * a->hidden[i];
+			if (a->hidden[i] > widest)
+				widest = a->hidden[i];
+		}
+		bytes += 4.0 * (5.0 * p + batch * (units + 2.0 * widest + 3.0 * d));
+		if (a->n_input <= AE_MAX_PCA_DIM)
+			bytes += pca;
+	}
+	return bytes;
+}
+
 /* Release everything a build produced. */
 void
 ae_build_output_free(ae_build_output *out)
@@ -406,12 +512,15 @@ ae_build_output_free(ae_build_output *out)
 			a->release(a->ctx, out->eval_raw);
 		if (out->explained)
 			a->release(a->ctx, out->explained);
+		if (out->quantiles)
+			a->release(a->ctx, out->quantiles);
 		if (out->res.curve)
 			a->release(a->ctx, out->res.curve);
 	}
 	out->config = out->training = NULL;
 	out->eval_raw = NULL;
 	out->explained = NULL;
+	out->quantiles = NULL;
 	out->res.curve = NULL;
 }
 
@@ -486,7 +595,7 @@ ae_deploy_decide(ae_deploy_decision *dec, ae_deploy mode,
 		dec->deploy = 0;
 	else if (mode == AE_DEPLOY_IF_BETTER)
 	{
-		double		old_loss = INFINITY;
+		double		old_loss = NAN;
 
 		if (deployed->arch.n_input == out->model.arch.n_input &&
 			ae_mean_error(deployed, out->eval_raw, out->n_eval, cb, alloc,
@@ -497,9 +606,25 @@ ae_deploy_decide(ae_deploy_decision *dec, ae_deploy mode,
 		dec->deployed_loss = old_loss;
 		dec->rows = out->n_eval;
 		dec->rows_are_validation = out->eval_on_validation;
-		dec->deploy = out->eval_loss < old_loss;
+		/* a deployed model that cannot score these rows is replaced */
+		dec->deploy = !(old_loss <= out->eval_loss);
 	}
 	return AE_OK;
+}
+
+/* Why a version was or was not deployed, in words, into buf. */
+static const char *
+decision_reason(const ae_deploy_decision *dec, char *buf, size_t len)
+{
+	if (dec->first_version)
+		return "first version of the name";
+	if (dec->mode == AE_DEPLOY_ALWAYS)
+		return "deploy => always";
+	if (dec->mode == AE_DEPLOY_NEVER)
+		return "deploy => never";
+	snprintf(buf, len, "%s the error of version %d on the same rows",
+			 dec->deploy ? "lower than" : "not lower than", dec->compared_version);
+	return buf;
 }
 
 /* The metrics document: the training figures, time, curve and decision. */
@@ -512,7 +637,7 @@ ae_metrics_json(const ae_build_output *out, const ae_deploy_decision *dec,
 
 	ae_json_init(&j, alloc);
 	ae_json_object_begin(&j, NULL);
-	training_members(&j, out);
+	training_members(&j, out, 0);
 	ae_json_number(&j, "seconds", out->res.seconds);
 	ae_json_array_begin(&j, "loss_curve");
 	for (int e = 0; e < out->res.epochs_run; e++)
@@ -530,10 +655,11 @@ ae_metrics_json(const ae_build_output *out, const ae_deploy_decision *dec,
 	ae_json_array_end(&j);
 	if (dec)
 	{
+		char		reason[96];
+
 		ae_json_object_begin(&j, "deployment");
 		ae_json_string(&j, "mode", modes[dec->mode]);
-		if (dec->first_version)
-			ae_json_string(&j, "reason", "first version");
+		ae_json_string(&j, "reason", decision_reason(dec, reason, sizeof(reason)));
 		if (dec->compared)
 		{
 			ae_json_number(&j, "new_loss", dec->new_loss);

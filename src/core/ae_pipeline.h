@@ -108,8 +108,12 @@ typedef struct ae_build_output
 	char	   *training;		/* JSON: the deterministic training figures,
 								 * also in the model's metadata */
 	double		anomaly_threshold;	/* NaN without rows */
+	double	   *quantiles;		/* (AE_QUANTILES) of the eval rows' errors,
+								 * or NULL */
 	double		eval_loss;		/* mean error (input units) on eval rows */
 	int			eval_on_validation; /* eval rows are the validation rows */
+	size_t		n_evaluated;	/* eval rows */
+	int			warm_started;	/* trained from the given weights */
 	float	   *eval_raw;		/* (n_eval, n_input) if keep_eval_rows */
 	size_t		n_eval;
 	ae_train_result res;
@@ -122,6 +126,16 @@ typedef struct ae_build_output
 ae_status	ae_build(const ae_build_input *in, const ae_allocator *alloc,
 					 ae_build_output *out, ae_error *err);
 void		ae_build_output_free(ae_build_output *out);
+/*
+ * The distribution of the evaluation rows' errors kept with a model: the
+ * error at probabilities 0, 1/1000, ..., 1 (nearest rank), from which an
+ * anomaly threshold for any quantile is interpolated.
+ */
+#define AE_QUANTILES	1001
+double		ae_quantile_threshold(const double *quantiles, int n, double p);
+
+/* Peak bytes of a build on `rows` rows (for the memory bound). */
+double		ae_build_bytes(const ae_options *o, uint64_t rows);
 
 /* Whether warm starting o from the deployed model m is possible. */
 ae_status	ae_warm_start_check(const ae_model *m, const ae_options *o,

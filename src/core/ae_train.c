@@ -208,12 +208,12 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 		s->validation_loss = n_val ? ae_mse(m, rows, idx, n_val, B, work) : NAN;
 		s->learning_rate = cfg->learning_rate;
 		s->seconds = ae_seconds() - t_epoch;
-		res->epochs_run = epoch;
 		if (n_val && !isfinite(s->validation_loss))
 		{
-			st = AE_EDIVERGED;
+			st = AE_EDIVERGED;	/* epochs_run: the epochs completed before */
 			goto done;
 		}
+		res->epochs_run = epoch;
 		if (cb && cb->on_epoch)
 			cb->on_epoch(cb->ctx, s);
 
@@ -238,6 +238,14 @@ ae_train(ae_model *m, float *const *rows, size_t n_rows,
 
 	if (use_best && res->best_epoch != res->epochs_run)
 		memcpy(m->params, best, sizeof(float) * P);
+	/* the last steps can leave weights infinite with every loss seen finite */
+	for (size_t i = 0; i < P; i++)
+		if (!isfinite(m->params[i]))
+		{
+			res->epochs_run = res->epochs_run > 0 ? res->epochs_run - 1 : 0;
+			st = AE_EDIVERGED;
+			goto done;
+		}
 	res->validation_index = (size_t *) (res->curve + cfg->epochs);
 	memcpy(res->validation_index, idx, sizeof(size_t) * n_val);
 	res->final_train_loss = res->curve[res->best_epoch - 1].train_loss;

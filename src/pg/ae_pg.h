@@ -31,6 +31,10 @@
 /* Settings (autoencoder.c). */
 extern int	ae_threads;
 extern int	ae_max_training_rows;
+extern int	ae_max_training_memory;	/* kB */
+
+/* Before BLAS work: error out if OpenBLAS could not map its buffers. */
+void		ae_blas_check(void);
 
 /* An ae_allocator that takes memory from a memory context (ae_pg_array.c). */
 void		ae_pg_allocator(ae_allocator *a, MemoryContext cxt);
@@ -38,6 +42,8 @@ void		ae_pg_allocator(ae_allocator *a, MemoryContext cxt);
 void		ae_pg_raise(const ae_error *e) pg_attribute_noreturn();
 /* The training callbacks: interrupts per batch, a NOTICE per epoch. */
 void		ae_pg_callbacks(ae_train_callbacks *cb, const ae_options *o);
+/* Error out if a build on `rows` rows needs more than the memory bound. */
+void		ae_pg_check_memory(const ae_options *o, uint64_t rows);
 /* The NOTICE that sums up a build (trained or solved, rows, loss, time). */
 void		ae_pg_notice_built(const ae_options *o, const ae_build_output *out);
 
@@ -47,6 +53,7 @@ void		ae_array_to_floats(ArrayType *a, float *out, int expected,
 							   const char *what);
 ArrayType  *ae_floats_to_array(const float *v, int n, Oid elemtype);
 bool		ae_is_float_array_type(Oid typid);
+Oid			ae_result_elemtype(Oid input_elemtype);
 void		ae_check_model_name(const char *name);
 
 /* Options from SQL (ae_pg_options.c). */
@@ -94,6 +101,9 @@ struct varlena *ae_model_varlena(const ae_model *m);
 typedef struct AeServing
 {
 	ae_model	model;
+	double		threshold;		/* anomaly threshold of its metadata, or NaN */
+	double	   *quantiles;		/* (AE_QUANTILES) its error distribution, or
+								 * NULL */
 	float	   *input;			/* (n_input) one converted input row */
 	float	   *output;			/* (n_input) one result row */
 	float	   *work;			/* (ae_infer_floats(model, 1)) */

@@ -5,7 +5,9 @@
  *
  * Every array a user hands the extension passes through here: it must be
  * one-dimensional, non-empty, free of NULLs, NaN and infinities, of type
- * real[] or double precision[], and of the model's dimension.
+ * real[], double precision[], integer[] or numeric[] (values beyond the
+ * range of real are an error), and of the model's dimension.  Results are
+ * real[] for real[] and integer[] rows, double precision[] otherwise.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,15 +17,52 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 
-/* True for real[] and double precision[] (and domains over them). */
+/* True for the array types rows may have (and domains over them). */
 bool
 ae_is_float_array_type(Oid typid)
 {
 	Oid			base = getBaseType(typid);
 
-	return base == FLOAT4ARRAYOID || base == FLOAT8ARRAYOID;
+	return base == FLOAT4ARRAYOID || base == FLOAT8ARRAYOID ||
+		base == INT4ARRAYOID || base == NUMERICARRAYOID;
+}
+
+/* The element type of the arrays a function returns for an input's. */
+Oid
+ae_result_elemtype(Oid input_elemtype)
+{
+	return input_elemtype == FLOAT8OID || input_elemtype == NUMERICOID ?
+		FLOAT8OID : FLOAT4OID;
+}
+
+/* Report a non-finite element. */
+static void
+bad_element(const char *what, int i, double v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("%s must not contain %s", what,
+					isnan(v) ? "NaN" : "infinite values"),
+			 errdetail("Element %d is %s.", i + 1,
+					   isnan(v) ? "NaN" : "infinite")));
+}
+
+/* One double of a row into a float, or an error naming the element. */
+static float
+to_float(double v, int i, const char *what)
+{
+	if (!isfinite(v))
+		bad_element(what, i, v);
+	if (fabs(v) > FLT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s element is out of range for type real", what),
+				 errdetail("Element %d is %g.", i + 1, v)));
+	return (float) v;
 }
 
 /* Reject names that are empty or too long to be a cache key. */
@@ -63,17 +102,6 @@ ae_array_dims(ArrayType *a, const char *what)
 	return ARR_DIMS(a)[0];
 }
 
-/* Report a non-finite element. */
-static void
-bad_element(const char *what, int i, double v)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_EXCEPTION),
-			 errmsg("%s must not contain %s", what,
-					isnan(v) ? "NaN" : "infinite values"),
-			 errdetail("Element %d is %s.", i + 1,
-					   isnan(v) ? "NaN" : "infinite")));
-}
 
 /*
  * Copy a validated real[] or double precision[] into out, which holds
@@ -104,21 +132,39 @@ ae_array_to_floats(ArrayType *a, float *out, int expected, const char *what)
 		const double *v = (const double *) ARR_DATA_PTR(a);
 
 		for (int i = 0; i < n; i++)
-		{
-			if (!isfinite(v[i]))
-				bad_element(what, i, v[i]);
-			if (fabs(v[i]) > FLT_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("%s element is out of range for type real", what),
-						 errdetail("Element %d is %g.", i + 1, v[i])));
+			out[i] = to_float(v[i], i, what);
+	}
+	else if (ARR_ELEMTYPE(a) == INT4OID)
+	{
+		const int32 *v = (const int32 *) ARR_DATA_PTR(a);
+
+		for (int i = 0; i < n; i++)
 			out[i] = (float) v[i];
+	}
+	else if (ARR_ELEMTYPE(a) == NUMERICOID)
+	{
+		Datum	   *elems;
+		int			count;
+
+		deconstruct_array(a, NUMERICOID, -1, false, TYPALIGN_INT, &elems, NULL, &count);
+		for (int i = 0; i < n; i++)
+		{
+			Numeric		num = DatumGetNumeric(elems[i]);
+
+			double		v;
+
+			if (numeric_is_nan(num) || numeric_is_inf(num))
+				bad_element(what, i, numeric_is_nan(num) ? NAN : INFINITY);
+			v = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+												   NumericGetDatum(num)));
+			out[i] = to_float(isfinite(v) ? v : copysign(DBL_MAX, v), i, what);
 		}
+		pfree(elems);
 	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("%s must be real[] or double precision[]", what)));
+				 errmsg("%s must be real[], double precision[], integer[] or numeric[]", what)));
 }
 
 /* A new one-dimensional array of n values as real[] or double precision[]. */

@@ -287,6 +287,7 @@ ae_encode_query(PG_FUNCTION_ARGS)
 	Portal		portal;
 
 	InitMaterializedSRF(fcinfo, 0);
+	ae_blas_check();
 
 	/* a private copy: the cache entry may be replaced while we run SPI */
 	entry = ae_cache_get(name, true);

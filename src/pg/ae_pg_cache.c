@@ -12,10 +12,20 @@
  * Every backend (this one included, at the next command) then runs
  * models_inval_callback, which only marks entries stale: it must not touch
  * the catalogs.  The next lookup of a stale entry asks the table which
- * version is deployed and re-parses only if the id changed.  An entry read
- * from a Citus node's local copy of the table is asked again at the first
- * use in every statement instead (the copy is written by Citus's
- * distributed transactions, whatever the triggers do).
+ * version is deployed and re-parses only if the id changed.
+ *
+ * Citus: once autoencoder.models is a reference table, each node reads its
+ * own placement of it (ae_models_relation), written by Citus's two-phase
+ * commits; the triggers there invalidate the placement, not the table this
+ * cache watches, and a coordinator without a placement gets no trigger at
+ * all.  So such an entry is asked again (one indexed lookup of the deployed
+ * id) at the first use in every statement at every call site: a deploy or
+ * rollback committed on the coordinator is served by every node from the
+ * next statement on.  A statement running while it commits may still see
+ * the old version on one node and the new one on another (each shard task
+ * takes its own snapshot); the forms that pin one model per statement are
+ * in the README.  On a Citus worker whose models table is not a reference
+ * table, names are refused with an error.
  *
  * Privacy: an entry remembers the role it was read as.  Another role (SET
  * ROLE, a SECURITY DEFINER function, a pooled connection) reads the row
@@ -25,6 +35,7 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_pg.h"
+#include "ae_meta.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -119,8 +130,16 @@ ae_serving_load(AeServing *s, const unsigned char *buf, size_t len,
 				MemoryContext cxt, int errcode_on_error)
 {
 	MemoryContext old;
+	ae_allocator alloc;
 
 	ae_model_from_bytes(buf, len, &s->model, cxt, errcode_on_error);
+	ae_pg_allocator(&alloc, cxt);
+	s->quantiles = MemoryContextAlloc(cxt, sizeof(double) * AE_QUANTILES);
+	if (!ae_meta_threshold(&s->model, &alloc, &s->threshold, s->quantiles))
+	{
+		pfree(s->quantiles);
+		s->quantiles = NULL;
+	}
 	old = MemoryContextSwitchTo(cxt);
 	s->input = palloc(sizeof(float) * s->model.arch.n_input);
 	s->output = palloc(sizeof(float) * s->model.arch.n_input);

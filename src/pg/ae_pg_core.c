@@ -138,3 +138,24 @@ ae_pg_notice_built(const ae_options *o, const ae_build_output *out)
 						100.0 * share, res->seconds)));
 	}
 }
+
+/*
+ * Raise program_limit_exceeded when a build of o on `rows` rows needs more
+ * than autoencoder.max_training_memory: before allocating, not after.
+ */
+void
+ae_pg_check_memory(const ae_options *o, uint64_t rows)
+{
+	double		need = ae_build_bytes(o, rows);
+	double		limit = (double) ae_max_training_memory * 1024.0;
+
+	if (need > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("training needs more memory than autoencoder.max_training_memory allows"),
+				 errdetail("%llu rows of %d dimensions and a %d -> %d model with %zu parameters need about %.0f MB; the limit is %.0f MB.",
+						   (unsigned long long) rows, o->arch.n_input, o->arch.n_input,
+						   o->arch.latent, ae_arch_param_count(&o->arch),
+						   need / 1048576.0, limit / 1048576.0),
+				 errhint("Use a smaller model, sample fewer rows (autoencoder.max_training_rows), or have a superuser raise autoencoder.max_training_memory.")));
+}

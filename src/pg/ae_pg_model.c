@@ -174,3 +174,50 @@ ae_save(PG_FUNCTION_ARGS)
 	MemoryContextDelete(cxt);
 	PG_RETURN_INT64(id);
 }
+
+PG_FUNCTION_INFO_V1(ae_get_model);
+
+/*
+ * get_model(model_name, version): the deployed version (version NULL) or the
+ * version given, as a value.  Reads the same relation as name-based serving,
+ * so it works on every Citus node where names are served.
+ */
+Datum
+ae_get_model(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int32		version = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+	AeModelRow	row;
+	struct varlena *result = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ae_check_model_name(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (!PG_ARGISNULL(1) && version < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version)));
+	if (!ae_spi_model_row(name, version, &row))
+	{
+		if (version == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", name)));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version)));
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		struct varlena *v = PG_DETOAST_DATUM_COPY(row.model);
+
+		result = v;
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	PG_RETURN_POINTER(result);
+}

@@ -78,13 +78,21 @@ ae_source_cursor(const char *source, const char *hint)
 
 /*
  * The relation name-based serving reads, qualified, into buf (NAMEDATALEN *
- * 2 + 2 bytes); returns true in placement mode.  Without Citus, or on a
- * coordinator without a local copy, that is autoencoder.models.  When
- * autoencoder.models is a Citus reference table (autoencoder.citus_setup()),
- * every node has a local copy (its shard placement, models_<shard id>) and
- * reads it directly: the distributed table cannot be queried from inside a
- * shard query.  On a Citus worker whose models table is not a reference
- * table, its local rows need not be the coordinator's: names are refused.
+ * 2 + 2 bytes); returns true when it is a Citus table, which the caller
+ * must read again at every statement: writes reach it through Citus's
+ * distributed transactions, and the relcache invalidations its triggers
+ * send name the shard placements, not the table the cache watches.
+ *
+ *   - without Citus, or where autoencoder.models is a plain table on the
+ *     coordinator: autoencoder.models (false);
+ *   - autoencoder.models a reference table (autoencoder.citus_setup()):
+ *     every node with a placement reads it directly, models_<shard id>
+ *     (the distributed table cannot be queried from inside a shard query,
+ *     and the placement needs no distributed planning); a node without one
+ *     reads the table itself (true);
+ *   - a Citus worker whose models table is not a reference table: its rows
+ *     need not be the coordinator's, so names are refused with an error
+ *     rather than served from them.
  */
 bool
 ae_models_relation(char *buf)
@@ -92,28 +100,48 @@ ae_models_relation(char *buf)
 	int			ret;
 	bool		isnull;
 	Datum		d;
-	int64		group;
+	int32		group;
+	bool		citus_table,
+				reference;
 
 	strcpy(buf, AE_MODELS_QUAL);
 	if (!OidIsValid(get_extension_oid("citus", true)))
 		return false;
 	ret = SPI_execute("SELECT (SELECT groupid FROM pg_catalog.pg_dist_local_group),"
+					  " p.partmethod = 'n' AND p.repmodel = 't',"
 					  " (SELECT s.shardid FROM pg_catalog.pg_dist_shard s"
-					  "  JOIN pg_catalog.pg_dist_placement p USING (shardid)"
-					  "  WHERE s.logicalrelid = '" AE_MODELS_QUAL "'::pg_catalog.regclass"
-					  "    AND p.groupid = (SELECT groupid FROM pg_catalog.pg_dist_local_group)"
-					  "  LIMIT 1)", true, 1);
+					  "  JOIN pg_catalog.pg_dist_placement pl USING (shardid)"
+					  "  WHERE s.logicalrelid = p.logicalrelid AND pl.shardstate = 1"
+					  "    AND pl.groupid = (SELECT groupid FROM pg_catalog.pg_dist_local_group)"
+					  "  LIMIT 1)"
+					  " FROM (SELECT '" AE_MODELS_QUAL "'::pg_catalog.regclass AS relid) r"
+					  " LEFT JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = r.relid",
+					  true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read Citus metadata: %s", SPI_result_code_string(ret));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (!isnull)
-	{
-		snprintf(buf, NAMEDATALEN * 2 + 2, AE_SCHEMA "." AE_MODELS_TABLE "_" INT64_FORMAT,
-				 DatumGetInt64(d));
-		return true;
-	}
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	group = isnull ? 0 : DatumGetInt32(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	citus_table = !isnull;
+	reference = !isnull && DatumGetBool(d);
+	if (reference)
+	{
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		if (!isnull)
+			snprintf(buf, NAMEDATALEN * 2 + 2, AE_SCHEMA "." AE_MODELS_TABLE "_" INT64_FORMAT,
+					 DatumGetInt64(d));
+		return true;
+	}
+	if (citus_table)
+	{
+		if (group != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("models are not served by name on this Citus worker"),
+					 errdetail("autoencoder.models is distributed, not a reference table."),
+					 errhint("Serve names from a reference table: see autoencoder.citus_setup().")));
+		return true;
+	}
 	if (group != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -126,8 +154,9 @@ ae_models_relation(char *buf)
 /*
  * The row of version `version` of name (0: the deployed version) into row:
  * id, version, threshold and the model datum as stored (possibly a TOAST
- * pointer, valid until SPI_finish).  false if there is none.  *placement
- * (if not NULL) tells whether it came from a Citus placement.
+ * pointer, valid until SPI_finish).  false if there is none.
+ * row->placement tells whether it came from a Citus table (see
+ * ae_models_relation), to be read again at every statement.
  */
 bool
 ae_spi_model_row(const char *name, int32 version, AeModelRow *row)

@@ -17,11 +17,13 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 /* OID of the type autoencoder.model. */
@@ -55,8 +57,14 @@ ae_store_model(const AeStoreRequest *r, int32 version)
 	int64		id;
 	int			ret;
 
-	if (!deploy && !ae_spi_model_row(r->name, 0, &current))
-		deploy = true;			/* a name's first version is deployed */
+	if (!deploy)
+	{
+		/* a name's first version is deployed (fresh snapshot: see above) */
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		deploy = !ae_spi_model_row(r->name, 0, &current);
+		PopActiveSnapshot();
+	}
 	types[6] = types[8] = model_type_oid();
 	vals[0] = CStringGetTextDatum(r->name);
 	vals[1] = Int32GetDatum(version);

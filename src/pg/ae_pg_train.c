@@ -22,6 +22,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -29,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #define FETCH_ROWS		1000	/* rows per cursor fetch */
 
@@ -37,7 +39,7 @@ typedef struct SourceRows
 {
 	ae_rowstore rs;
 	uint64		skipped;		/* NULL rows */
-	uint64		seed;
+	ae_options *opts;			/* resolved at the first row */
 	MemoryContext cxt;
 } SourceRows;
 
@@ -51,20 +53,28 @@ source_row_context(void *arg)
 			   (unsigned long long) (sr->rs.seen + sr->skipped + 1));
 }
 
-/* The first non-NULL row fixes the dimension and sets up the store. */
+/*
+ * The first non-NULL row fixes the dimension: the options are resolved
+ * against it, the model alone is checked against the memory bound, and the
+ * store is set up.
+ */
 static void
 start_rows(SourceRows *sr, int d)
 {
 	ae_allocator alloc;
+	ae_error	err;
 
 	if (d > AE_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("training rows have %d dimensions, at most %d are allowed",
 						d, AE_MAX_DIM)));
+	if (ae_options_resolve(sr->opts, d, &err) != AE_OK)
+		ae_pg_raise(&err);
+	ae_pg_check_memory(sr->opts, 1);
 	ae_pg_allocator(&alloc, sr->cxt);
 	if (ae_rowstore_init(&sr->rs, d, (size_t) ae_max_training_rows,
-						 AE_SAMPLE_SEED(sr->seed), &alloc) != AE_OK)
+						 AE_SAMPLE_SEED(sr->opts->cfg.seed), &alloc) != AE_OK)
 		elog(ERROR, "could not set up the row store");
 }
 
@@ -126,40 +136,68 @@ collect_rows(SourceRows *sr, const char *source)
 		error_context_stack = errcb.previous;
 		MemoryContextReset(tmp);
 		SPI_freetuptable(SPI_tuptable);
+		if (sr->rs.d > 0)
+			ae_pg_check_memory(sr->opts, sr->rs.n);
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(tmp);
 	ae_rowstore_finish(&sr->rs);
 }
 
+/* Raise permission denied unless the user holds mode on relation rel. */
+static void
+require_privilege(const char *rel, AclMode mode, const char *what)
+{
+	Oid			nsp = get_namespace_oid(AE_SCHEMA, false);
+	Oid			relid = get_relname_relid(rel, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation autoencoder.%s does not exist", rel);
+	if (pg_class_aclcheck(relid, GetUserId(), mode) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to train a model"),
+				 errdetail("Storing a version needs %s on autoencoder.%s.", what, rel),
+				 errhint("Grant the model owner's privileges described in the README.")));
+}
+
 /*
  * Fail before a long training, not after it, when the caller cannot store
- * the result: train() inserts into and updates the models table.
+ * the result: each privilege storing and deploying a version needs (one at a
+ * time: pg_class_aclcheck passes if any of several is held).
  */
 static void
 check_store_privileges(void)
 {
-	Oid			nsp = get_namespace_oid(AE_SCHEMA, false);
-	Oid			relid = get_relname_relid(AE_MODELS_TABLE, nsp);
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "table autoencoder.models does not exist");
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_UPDATE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to train a model"),
-				 errdetail("Training stores a version in autoencoder.models, which needs INSERT and UPDATE on it."),
-				 errhint("Ask for the model owner's GRANTs described in the README.")));
+	require_privilege(AE_MODELS_TABLE, ACL_INSERT, "INSERT");
+	require_privilege(AE_MODELS_TABLE, ACL_UPDATE, "UPDATE");
+	require_privilege(AE_MODELS_TABLE, ACL_SELECT, "SELECT");
+	require_privilege("model_names", ACL_INSERT, "INSERT");
+	require_privilege("model_names", ACL_UPDATE, "UPDATE");
+	require_privilege("model_names", ACL_SELECT, "SELECT");
+	require_privilege("deployments", ACL_INSERT, "INSERT");
+	require_privilege("models_id_seq", ACL_USAGE, "USAGE");
+	require_privilege("deployments_id_seq", ACL_USAGE, "USAGE");
 }
 
-/* The deployed version of name parsed into m (in cxt); false if none. */
+/*
+ * The deployed version of name parsed into m (in cxt); false if none.  Read
+ * with a fresh snapshot after the command counter moved on, so it sees what
+ * is committed now and what this transaction stored (even earlier in the
+ * same statement).
+ */
 static bool
 deployed_model(const char *name, ae_model *m, int32 *version, MemoryContext cxt)
 {
 	AeModelRow	row;
 	struct varlena *bytes;
+	bool		found;
 
-	if (!ae_spi_model_row(name, 0, &row))
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	found = ae_spi_model_row(name, 0, &row);
+	PopActiveSnapshot();
+	if (!found)
 		return false;
 	bytes = PG_DETOAST_DATUM_PACKED(row.model);
 	ae_model_from_bytes((unsigned char *) VARDATA_ANY(bytes),
@@ -168,8 +206,12 @@ deployed_model(const char *name, ae_model *m, int32 *version, MemoryContext cxt)
 	return true;
 }
 
-/* The warm-start model (the deployed version), checked against o. */
-static void
+/*
+ * The warm-start model (the deployed version) if it fits o; without one, a
+ * NOTICE says why and training starts from scratch (a scheduled retraining
+ * works from its first run, and after an architecture change).
+ */
+static bool
 warm_start_model(const char *name, const ae_options *o, ae_model *m,
 				 MemoryContext cxt)
 {
@@ -177,12 +219,21 @@ warm_start_model(const char *name, const ae_options *o, ae_model *m,
 	ae_error	err;
 
 	if (!deployed_model(name, m, &version, cxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" does not exist, so it cannot be warm-started", name),
-				 errhint("Train a first version without warm_start.")));
+	{
+		ereport(NOTICE,
+				(errmsg("model \"%s\" has no deployed version to warm-start from: training from scratch",
+						name)));
+		return false;
+	}
 	if (ae_warm_start_check(m, o, name, version, &err) != AE_OK)
-		ae_pg_raise(&err);
+	{
+		ereport(NOTICE,
+				(errmsg("the deployed version of \"%s\" does not fit these options: training from scratch",
+						name),
+				 errdetail_internal("%s", err.detail)));
+		return false;
+	}
+	return true;
 }
 
 /* The NOTICE of an if_better decision. */
@@ -219,7 +270,8 @@ ae_train_sql(PG_FUNCTION_ARGS)
 				current;
 	int32		version,
 				current_version = 0;
-	bool		has_current;
+	bool		has_current,
+				warm;
 	int64		id;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -243,7 +295,7 @@ ae_train_sql(PG_FUNCTION_ARGS)
 	ae_pg_allocator(&alloc, cxt);
 	memset(&sr, 0, sizeof(sr));
 	sr.cxt = cxt;
-	sr.seed = o.cfg.seed;
+	sr.opts = &o;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	collect_rows(&sr, source);
@@ -259,10 +311,7 @@ ae_train_sql(PG_FUNCTION_ARGS)
 						sr.rs.n, (unsigned long long) sr.rs.seen),
 				 errdetail("autoencoder.max_training_rows is %d.",
 						   ae_max_training_rows)));
-	if (ae_options_resolve(&o, sr.rs.d, &err) != AE_OK)
-		ae_pg_raise(&err);
-	if (o.warm_start)
-		warm_start_model(name, &o, &init, cxt);
+	warm = o.warm_start && warm_start_model(name, &o, &init, cxt);
 
 	memset(&in, 0, sizeof(in));
 	in.opts = &o;
@@ -270,7 +319,7 @@ ae_train_sql(PG_FUNCTION_ARGS)
 	in.counts.read = sr.rs.seen;
 	in.counts.skipped = sr.skipped;
 	in.counts.kept = sr.rs.n;
-	in.init = o.warm_start ? &init : NULL;
+	in.init = warm ? &init : NULL;
 	in.name = name;
 	in.source = source;
 	in.where = AE_OPT_TRAIN;
@@ -278,6 +327,7 @@ ae_train_sql(PG_FUNCTION_ARGS)
 	in.want_baseline = 1;
 	in.keep_eval_rows = o.deploy == AE_DEPLOY_IF_BETTER;
 	ae_pg_callbacks(&in.cb, &o);
+	ae_blas_check();
 	if (ae_build(&in, &alloc, &out, &err) != AE_OK)
 		ae_pg_raise(&err);
 	ae_pg_notice_built(&o, &out);
