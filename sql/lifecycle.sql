@@ -113,12 +113,16 @@ SELECT ok(n BETWEEN 200 AND 400, n || ' of 600 rows are anomalies') AS about_hal
 FROM (SELECT count(*) FILTER (WHERE autoencoder.is_anomaly('q50', x)) AS n
       FROM pts WHERE x IS NOT NULL) a;
 
--- the deployed view
+-- the deployed view: the error in input units, the scaled validation loss
 SELECT name, version, input_dim, latent_dim, rows,
-       CASE WHEN validation_loss IS NULL THEN 'none' ELSE ok(validation_loss > 0, r(validation_loss)) END
-         AS loss,
+       ok(evaluation_error > 0, r(evaluation_error)) AS error,
+       CASE WHEN validation_loss_scaled IS NULL THEN 'none'
+            ELSE ok(validation_loss_scaled > 0, r(validation_loss_scaled)) END AS loss,
        length(loss_curve) AS spark_len
 FROM autoencoder.deployed WHERE name IN ('life', 'pca') ORDER BY name;
+-- the runs view: what each stored training did
+SELECT version, deploy_mode, deployed_by_training, reason, deployed_now, warm_started, epochs
+FROM autoencoder.runs WHERE name = 'life' ORDER BY version;
 SELECT autoencoder.sparkline(ARRAY[4, 3, 2, 1, 1]) AS spark;
 
 -- errors
@@ -135,7 +139,11 @@ SELECT err($$SELECT autoencoder.evaluate('nope', 'SELECT x FROM pts')$$);
 SELECT err($$SELECT autoencoder.is_anomaly('nope', '{1}'::real[])$$);
 SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'sometimes')$$);
 SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, deploy => 'if_better', validation_fraction => 0)$$);
+-- warm_start without a compatible deployed version trains from scratch
+-- (a NOTICE says so), so a scheduled retraining works from its first run
 SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
 SELECT err($$SELECT autoencoder.train('brand_new', 'SELECT x FROM pts', latent_dim => 2, warm_start => true)$$);
+SELECT name, version, warm_started FROM autoencoder.runs
+WHERE (name, version) IN (('life', 7), ('brand_new', 1)) ORDER BY name;
 SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, activation => 'linear', warm_start => true)$$);
 SELECT err($$SELECT autoencoder.train('life', 'SELECT x FROM pts', latent_dim => 3, anomaly_quantile => 1.5)$$);

@@ -338,9 +338,10 @@ training_members(ae_json *j, const ae_build_output *out, int with_quantiles)
 	ae_json_bool(j, "warm_started", out->warm_started);
 	if (out->quantiles && with_quantiles)
 	{
+		/* as float32 values: enough for a threshold, half the text */
 		ae_json_array_begin(j, "error_quantiles");
 		for (int q = 0; q < AE_QUANTILES; q++)
-			ae_json_number(j, NULL, out->quantiles[q]);
+			ae_json_float(j, NULL, (float) out->quantiles[q]);
 		ae_json_array_end(j);
 	}
 	if (out->explained)
