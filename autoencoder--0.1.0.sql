@@ -184,6 +184,15 @@ BEGIN
                 EXECUTE format('COMMENT ON FUNCTION @extschema@.%I(%s, %s%s) IS %L',
                                f.fn, k.first_type, t.input,
                                regexp_replace(f.extra, ' [a-z_]+ ', ' ', 'g'), format(f.doc, k.what));
+                -- a name may pin one version: its bytes never change
+                IF k.impl = 'name' AND f.extra = '' THEN
+                    EXECUTE format('CREATE FUNCTION @extschema@.%I(model_name text, %I %s, version integer) '
+                                   'RETURNS %s AS %L, %L LANGUAGE C STRICT STABLE PARALLEL SAFE COST 500',
+                                   f.fn, f.arg, t.input, coalesce(f.ret, t.output),
+                                   'MODULE_PATHNAME', 'ae_' || f.fn || '_name');
+                    EXECUTE format('COMMENT ON FUNCTION @extschema@.%I(text, %s, integer) IS %L',
+                                   f.fn, t.input, format(f.doc, 'version `version` of model_name'));
+                END IF;
             END LOOP;
         END LOOP;
     END LOOP;

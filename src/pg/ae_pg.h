@@ -136,6 +136,8 @@ char	   *ae_bytes_to_hex(Datum d);
 struct varlena *ae_bytes_recv(StringInfo buf);
 bytea	   *ae_bytes_send(Datum d);
 
-/* A model value argument, parsed once per query (ae_pg_model.c). */
+/* Model values, parsed once per backend (ae_pg_values.c). */
 AeServing  *ae_model_arg(FunctionCallInfo fcinfo, int argno);
+AeServing  *ae_value_find(Size len, const unsigned char *digest);
+AeServing  *ae_value_load(const unsigned char *data, Size len);
 #endif							/* AE_PG_H */

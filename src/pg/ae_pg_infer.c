@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
@@ -27,7 +28,12 @@
 typedef struct InferCallCache
 {
 	char		name[NAMEDATALEN];
-	AeCachedModel *entry;
+	AeCachedModel *entry;		/* the deployed version */
+	/* a pinned version: read once per statement and role, served by value */
+	int32		version;
+	Oid			role;
+	Size		len;
+	unsigned char digest[AE_DIGEST_BYTES];
 } InferCallCache;
 
 /* The inference operations. */
@@ -40,7 +46,53 @@ typedef enum InferOp
 	OP_ERROR
 } InferOp;
 
-/* The deployed model named by argument 0, via fn_extra and the cache. */
+/* Whether argument 2 of this call is a version (integer) pinning the model. */
+static bool
+has_version_arg(FunctionCallInfo fcinfo)
+{
+	return PG_NARGS() > 2 && get_fn_expr_argtype(fcinfo->flinfo, 2) == INT4OID;
+}
+
+/*
+ * Version `version` of the model named by argument 0: read (with the
+ * caller's rights) at its first use in a statement and for every new role,
+ * then served from the per-backend cache of model values by its digest.  A
+ * version's bytes never change, so nothing needs invalidating.
+ */
+static AeServing *
+model_version_arg(FunctionCallInfo fcinfo, InferCallCache *cc, const char *name,
+				  int32 version)
+{
+	AeServing  *s;
+	AeModelRow	row;
+	struct varlena *bytes;
+
+	if (cc->version == version && cc->role == GetUserId() &&
+		strcmp(cc->name, name) == 0 && (s = ae_value_find(cc->len, cc->digest)) != NULL)
+		return s;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (version < 1 || !ae_spi_model_row(name, version, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version)));
+	bytes = PG_DETOAST_DATUM_PACKED(row.model);
+	s = ae_value_load((const unsigned char *) VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	cc->len = VARSIZE_ANY_EXHDR(bytes);
+	memcpy(cc->digest, (const unsigned char *) VARDATA_ANY(bytes) + cc->len - AE_DIGEST_BYTES,
+		   AE_DIGEST_BYTES);
+	SPI_finish();
+	strlcpy(cc->name, name, NAMEDATALEN);
+	cc->version = version;
+	cc->role = GetUserId();
+	cc->entry = NULL;
+	return s;
+}
+
+/*
+ * The model named by argument 0: its deployed version via fn_extra and the
+ * backend's cache, or the version pinned by an integer argument 2.
+ */
 static AeServing *
 model_name_arg(FunctionCallInfo fcinfo)
 {
@@ -53,6 +105,15 @@ model_name_arg(FunctionCallInfo fcinfo)
 		ae_check_model_name(text_to_cstring(t));
 	memcpy(name, VARDATA_ANY(t), len);
 	name[len] = '\0';
+	if (has_version_arg(fcinfo))
+	{
+		if (cc == NULL)
+		{
+			cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(InferCallCache));
+			fcinfo->flinfo->fn_extra = cc;
+		}
+		return model_version_arg(fcinfo, cc, name, PG_GETARG_INT32(2));
+	}
 	if (cc == NULL)
 	{
 		/* the first call at this call site in this statement */
@@ -196,8 +257,9 @@ ae_is_anomaly_name(PG_FUNCTION_ARGS)
 {
 	AeServing  *s = model_name_arg(fcinfo);
 	InferCallCache *cc = fcinfo->flinfo->fn_extra;
-	double		t = threshold_of(s, cc->entry->threshold, PG_NARGS() > 2,
-								 PG_NARGS() > 2 ? PG_GETARG_FLOAT8(2) : 0,
+	bool		quantile = PG_NARGS() > 2 && !has_version_arg(fcinfo);
+	double		t = threshold_of(s, cc->entry ? cc->entry->threshold : s->threshold,
+								 quantile, quantile ? PG_GETARG_FLOAT8(2) : 0,
 								 quoted_name(fcinfo));
 
 	PG_RETURN_BOOL(!(row_error(fcinfo, s) <= t));
@@ -229,7 +291,8 @@ ae_anomaly_threshold_name(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	s = model_name_arg(fcinfo);
 	cc = fcinfo->flinfo->fn_extra;
-	PG_RETURN_FLOAT8(threshold_of(s, cc->entry->threshold, !PG_ARGISNULL(1),
+	PG_RETURN_FLOAT8(threshold_of(s, cc->entry ? cc->entry->threshold : s->threshold,
+								  !PG_ARGISNULL(1),
 								  PG_ARGISNULL(1) ? 0 : PG_GETARG_FLOAT8(1),
 								  quoted_name(fcinfo)));
 }

@@ -189,6 +189,25 @@ find_pointer(FunctionCallInfo fcinfo, const struct varatt_external *ptr)
 	return NULL;
 }
 
+/* The parsed model of the value identified by len and digest, or NULL. */
+AeServing *
+ae_value_find(Size len, const unsigned char *digest)
+{
+	ValueEntry *e = find_entry(len, digest);
+
+	return e ? &e->s : NULL;
+}
+
+/* The parsed model of model bytes (parsed now unless cached). */
+AeServing *
+ae_value_load(const unsigned char *data, Size len)
+{
+	ValueEntry *e = len > AE_DIGEST_BYTES ?
+		find_entry(len, data + len - AE_DIGEST_BYTES) : NULL;
+
+	return e ? &e->s : &load_entry(data, len)->s;
+}
+
 /* The model value of argument argno, parsed at most once per backend. */
 AeServing *
 ae_model_arg(FunctionCallInfo fcinfo, int argno)
