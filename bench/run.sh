@@ -85,8 +85,8 @@ SQL
         SELECT avg(autoencoder.reconstruction_error('$name', img)) FROM fmnist_test")
 }
 
-# best of three runs of a timed statement (ms), after one warm-up run
-# best_ms <sql> [<setting>]: best of 3 after a warm-up, serial plans unless
+# best_ms <sql> [<setting>]: the best of three runs of a timed statement
+# (ms), after one warm-up run; serial plans unless
 # the second argument replaces the setting (e.g. "RESET
 # max_parallel_workers_per_gather" for the server's default plans)
 best_ms() {
