@@ -209,9 +209,10 @@ test_format(void)
 
 	/* metadata that is not a JSON object is rejected */
 	{
-		static const char *const not_object[] = {"[1,2]", "{\"a\":", "{} x", "\"s\"", "{\"a\":1}\0"};
+		static const char *const not_object[] = {"[1,2]", "{\"a\":", "{} x", "\"s\"", "{\"a\":1}\0",
+		"{\"a\": [1e999]}"};
 
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 6; i++)
 		{
 			ae_model	mm;
 			size_t		ml = i == 4 ? 8 : strlen(not_object[i]);
@@ -223,8 +224,9 @@ test_format(void)
 			b = tu_xmalloc(ae_model_serialized_size(&mm));
 			ae_model_serialize(&mm, b);
 			st = ae_model_parse(b, ae_model_serialized_size(&mm), &m2, &al, err, sizeof(err));
-			CHECK(st == AE_EFORMAT && strstr(err, "metadata") != NULL,
-				  "format: metadata %d that is not a JSON object is rejected (%s)", i, err);
+			CHECK(st == AE_EFORMAT && strstr(err, i == 5 ? "metadata contains a number out of range" :
+											  "metadata is not a JSON object") != NULL,
+				  "format: metadata %d that is not a JSON object of finite numbers is rejected (%s)", i, err);
 			if (st == AE_OK)
 				ae_model_destroy(&m2);
 			free(b);

@@ -336,7 +336,7 @@ test_for_save(void)
 			double		want;		/* NaN: none */
 		}			cases[] = {
 			{"0.25", 0.25}, {"0", 0.0}, {"1e-300", 1e-300}, {"-1", NAN}, {"-0.0", 0.0}, {"null", NAN},
-			{"\"0.5\"", NAN}, {"1e400", NAN}, {"true", NAN}, {"[1]", NAN}, {"123456.5", 123456.5}};
+			{"\"0.5\"", NAN}, {"true", NAN}, {"[1]", NAN}, {"123456.5", 123456.5}};
 
 		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
 		{
@@ -350,6 +350,33 @@ test_for_save(void)
 				al.release(al.ctx, config);
 			if (metrics)
 				al.release(al.ctx, metrics);
+		}
+	}
+
+	/* counts: non-negative integers below 2^53 only; any non-finite number refuses the metadata */
+	st = for_save("{\"training\": {\"rows_used\": -1, \"rows_read\": 1.5, \"train_rows\": 1e17, "
+				  "\"validation_rows\": 9007199254740991, \"epochs_run\": 0, "
+				  "\"loss_curve\": [{\"epoch\": -2, \"train_loss\": -0.5}]}}",
+				  &config, &metrics, &th, &al);
+	CHECK(st == AE_OK && metrics &&
+		  strcmp(metrics, "{\"validation_rows\": 9007199254740991, \"epochs_run\": 0, "
+				 "\"loss_curve\": [{\"train_loss\": -0.5}], \"saved\": true}") == 0,
+		  "save: counts -1, 1.5, 1e17 and curve epoch -2 dropped; 2^53 - 1 and 0 kept (got %s)",
+		  metrics ? metrics : "NULL");
+	if (config)
+		al.release(al.ctx, config);
+	if (metrics)
+		al.release(al.ctx, metrics);
+	{
+		static const char *const metas[] = {
+			"{\"training\": {\"anomaly_threshold\": 1e400}}", "{\"x\": [1, -1e999]}",
+			"{\"config\": {\"a\": {\"b\": 1e309}}}"};
+
+		for (int k = 0; k < 3; k++)
+		{
+			st = for_save(metas[k], &config, &metrics, &th, &al);
+			CHECK(st == AE_EINVAL && config == NULL && metrics == NULL,
+				  "save: metadata %s with a non-finite number is AE_EINVAL (got %d)", metas[k], (int) st);
 		}
 	}
 

@@ -1408,17 +1408,20 @@ static int
 set_cfg(ae_train_config *c, const char *name, double v)
 {
 #define S(n, f, T) if (strcmp(name, n) == 0) { c->f = (T) v; return 1; }
+/* an enum through int: -1.0 straight to an unsigned enum is undefined */
+#define SE(n, f, T) if (strcmp(name, n) == 0) { c->f = (T) (int) v; return 1; }
 	S("epochs", epochs, int);
 	S("batch_size", batch_size, int);
 	S("learning_rate", learning_rate, double);
-	S("optimizer", optimizer, ae_optimizer);
+	SE("optimizer", optimizer, ae_optimizer);
 	S("weight_decay", weight_decay, double);
 	S("sparsity", sparsity, double);
-	S("noise", noise, ae_noise);
+	SE("noise", noise, ae_noise);
 	S("noise_level", noise_level, double);
 	S("validation_fraction", validation_fraction, double);
 	S("patience", patience, int);
 #undef S
+#undef SE
 	return 0;
 }
 

@@ -1077,7 +1077,7 @@ test_deploy(void)
 			const ae_jv *dp = ae_json_get(doc.root, "deployment");
 
 			CHECK(dp && dp->type == AE_JOBJECT && strcmp(str_of(dp, "mode"), names[k]) == 0 &&
-				  strcmp(str_of(dp, "reason"), "first version") == 0 &&
+				  strcmp(str_of(dp, "reason"), "first version of the name") == 0 &&
 				  type_of(dp, "deployed") == AE_JTRUE && ae_json_get(dp, "new_loss") == NULL,
 				  "deploy %s first: metrics deployment {mode, reason first version, deployed true}", names[k]);
 			ae_json_doc_free(&doc);
@@ -1139,8 +1139,9 @@ test_deploy(void)
 					  num_of(dp, "deployed_loss") == dec.deployed_loss &&
 					  num_of(dp, "compared_with_version") == 5 && num_of(dp, "rows") == 100 &&
 					  strcmp(str_of(dp, "rows_are"), "validation") == 0 &&
-					  type_of(dp, "deployed") == AE_JFALSE && ae_json_get(dp, "reason") == NULL,
-					  "metrics if_better: deployment has both losses, the version, 100 validation rows, deployed false");
+					  type_of(dp, "deployed") == AE_JFALSE &&
+					  strcmp(str_of(dp, "reason"), "not lower than the error of version 5 on the same rows") == 0,
+					  "metrics if_better: deployment has both losses, the version, 100 validation rows, the reason, deployed false");
 				for (int e = 0; curve_ok && e < lc->n; e++)
 				{
 					const ae_jv *it = &lc->items[e];

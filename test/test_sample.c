@@ -289,16 +289,10 @@ merge_uniform_case(const uint64_t *sizes, int parts, uint64_t cap, long S)
 		double		maxz,
 					chi = inclusion_chi2(count, total, S, (double) want_k / total, &maxz);
 		double		sdchi = sqrt(2.0 * (total - 1));
-		long		first_part = 0,
-					rest = 0;
+		long		first_part = 0;
 
-		for (uint64_t i = 0; i < total; i++)
-		{
-			if (i < sizes[0])
-				first_part += count[i];
-			else
-				rest += count[i];
-		}
+		for (uint64_t i = 0; i < sizes[0] && i < total; i++)
+			first_part += count[i];
 		CHECK(chi > total - 1 - 5 * sdchi && chi < total - 1 + 5 * sdchi && maxz < 5.0,
 			  "reservoir merge %s cap %llu x%ld: inclusion ~ %.4f, chi-square %.1f (~%llu), max %.2f sd",
 			  label, (unsigned long long) cap, S, (double) want_k / total, chi,

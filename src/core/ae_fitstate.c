@@ -43,6 +43,7 @@
 #include "ae_fitstate.h"
 #include "ae_bytes.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,10 @@ ae_fitstate_merge(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
 		ae_error_detail(err, "One has %.200s, the other %.200s.", a->opts_json, b->opts_json);
 		return AE_EINVAL;
 	}
+	if (a->read + b->read > AE_FITSTATE_MAX_ROWS ||
+		a->skipped + b->skipped > AE_FITSTATE_MAX_ROWS)
+		return ae_fail(err, AE_ELIMIT, "partial fit states count more than %llu rows together",
+					   (unsigned long long) AE_FITSTATE_MAX_ROWS);
 	if (b->d == 0)
 	{
 		a->skipped += b->skipped;
@@ -526,6 +531,15 @@ ae_fitstate_flat_holds_rows(const unsigned char *buf, size_t len)
 	return (flags & FLAG_ROWS) != 0 || (flags & FLAG_FULL) == 0;
 }
 
+/* Whether flat bytes are an exact solver's state (header only, unchecked). */
+int
+ae_fitstate_flat_is_exact(const unsigned char *buf, size_t len)
+{
+	if (len < AE_FITSTATE_HEADER || memcmp(buf, AE_FITSTATE_MAGIC, 4) != 0)
+		return 0;
+	return (ae_get_u16(buf + 6) & FLAG_FULL) != 0;
+}
+
 /* Write the flat form into out (ae_fitstate_flat_size bytes). */
 void
 ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out)
@@ -589,11 +603,20 @@ bad_nested(ae_error *err, const char *what)
 	return BAD("%s: %.180s", what, inner);
 }
 
-/* Read the exact solver's moments form (count, sizes checked by caller). */
+/*
+ * Read the exact solver's moments form (count, sizes checked by caller).
+ * The moments must be ones that s->read float rows can have: every mean
+ * inside its range, the range inside float's, every variance at most the
+ * squared range, every co-moment at most the product of the two standard
+ * deviations (Cauchy-Schwarz), each with a relative slack for rounding.
+ * Moments bounded this way cannot overflow when states merge.
+ */
 static ae_status
 read_moments(ae_fitstate *s, const unsigned char *p, ae_error *err)
 {
 	size_t		d = (size_t) s->d;
+	double		n = (double) s->read;
+	const double *m2;
 
 	s->mom_storage = xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
 	if (s->mom_storage == NULL)
@@ -607,10 +630,29 @@ read_moments(ae_fitstate *s, const unsigned char *p, ae_error *err)
 	{
 		if (!ae_get_doubles(p, s->mom.m2 + i * d + i, d - i))
 			return BAD("the state's co-moments contain a non-finite value");
-		if (s->mom.m2[i * d + i] < 0.0 || s->mom.lo[i] > s->mom.hi[i])
-			return BAD("the state's moments of feature %zu are inconsistent", i + 1);
 		p += 8 * (d - i);
 	}
+	m2 = s->mom.m2;
+	for (size_t i = 0; i < d; i++)
+	{
+		double		lo = s->mom.lo[i],
+					hi = s->mom.hi[i],
+					mean = s->mom.mean[i],
+					tol = 1e-6 * (fabs(lo) + fabs(hi)) + 1e-30,
+					range2 = (hi - lo) * (hi - lo);
+
+		if (!(lo <= hi) || lo < -FLT_MAX || hi > FLT_MAX || (double) (float) lo != lo ||
+			(double) (float) hi != hi || !(mean >= lo - tol && mean <= hi + tol) ||
+			!(m2[i * d + i] >= 0.0) ||
+			!(m2[i * d + i] <= n * range2 * (1 + 1e-6) + 1e-30))
+			return BAD("the state's moments of feature %zu are inconsistent", i + 1);
+	}
+	for (size_t i = 0; i < d; i++)
+		for (size_t j = i + 1; j < d; j++)
+			if (!(fabs(m2[i * d + j]) <=
+				  sqrt(m2[i * d + i] * m2[j * d + j]) * (1 + 1e-6) + 1e-30))
+				return BAD("the state's co-moment of features %zu and %zu is inconsistent",
+						   i + 1, j + 1);
 	s->mom.n = s->read;
 	return AE_OK;
 }
@@ -738,6 +780,25 @@ read_payload(ae_fitstate *s, int flags, uint64_t read, uint64_t n,
 	return read_sample(s, p, n, !rf, err);
 }
 
+/*
+ * Whether rest bytes are the payload the header describes: checked before
+ * anything is allocated for d, so that a forged header costs nothing.
+ * read_payload checks the counts against each other.
+ */
+static int
+payload_fits(int flags, uint64_t d, uint64_t read, uint64_t n, size_t rest)
+{
+	uint64_t	row = (flags & FLAG_FULL) ? 4 * d : 8 + 4 * d;
+	uint64_t	fixed;
+
+	if ((flags & FLAG_FULL) && !(flags & FLAG_ROWS))
+		return n == 0 && rest == 8 * (3 * d + d * (d + 1) / 2);
+	fixed = (flags & (FLAG_FULL | FLAG_ROWS)) ? 0 : 8 * d + 8 * ae_exact_limbs((int) d);
+	if ((flags & FLAG_ROWS) && n != read)
+		return 0;
+	return rest >= fixed && n <= (rest - fixed) / row && rest == fixed + n * row;
+}
+
 /* Read a flat state, checking every field before using it. */
 ae_status
 ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
@@ -789,6 +850,11 @@ ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
 		s->skipped = skipped;
 		return AE_OK;
 	}
+	if (read > AE_FITSTATE_MAX_ROWS || skipped > AE_FITSTATE_MAX_ROWS)
+		return BAD("the state counts more than %llu rows",
+				   (unsigned long long) AE_FITSTATE_MAX_ROWS);
+	if (!payload_fits(flags, d, read, n, len - AE_FITSTATE_HEADER - optlen))
+		return BAD("the state's length does not match its header");
 	if (read == 0 || (s->full && max_rows != 0) ||
 		(!s->full && (max_rows < 1 || max_rows > ae_fitstate_sample_bound((int) d) ||
 					  (s->opts.max_rows > 0 && (uint64_t) s->opts.max_rows != max_rows))))
@@ -811,10 +877,14 @@ ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
 	return AE_OK;
 }
 
-/* ae_build's input from a state, in fresh memory. */
-ae_status
-ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
-					const ae_allocator *alloc, ae_error *err)
+/*
+ * ae_build's input from a state: counts and moments in fresh memory; the
+ * sample in key order, copied (training scales it in place), or with
+ * in_place the state's own rows, ordered through pointers.
+ */
+static ae_status
+prepare(ae_fitstate *s, ae_fit_input *fi, const ae_allocator *alloc,
+		ae_error *err, int in_place)
 {
 	size_t		d = (size_t) s->d;
 
@@ -851,14 +921,19 @@ ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
 		fi->mom.lo[i] = s->lo[i];
 		fi->mom.hi[i] = s->hi[i];
 	}
-	/* the sample in key order, copied: training scales it in place */
+	/* the sample in key order */
 	{
 		ae_keyed_row *kr = alloc->alloc(alloc->ctx, sizeof(ae_keyed_row) * (s->kept ? s->kept : 1));
 
-		fi->data = alloc->alloc(alloc->ctx, sizeof(float) * (s->kept ? s->kept : 1) * d);
+		if (!in_place)
+			fi->data = alloc->alloc(alloc->ctx, sizeof(float) * (s->kept ? s->kept : 1) * d);
 		fi->rows = alloc->alloc(alloc->ctx, sizeof(float *) * (s->kept ? s->kept : 1));
-		if (kr == NULL || fi->data == NULL || fi->rows == NULL)
+		if (kr == NULL || (!in_place && fi->data == NULL) || fi->rows == NULL)
+		{
+			if (kr)
+				alloc->release(alloc->ctx, kr);
 			return ae_fail(err, AE_ENOMEM, "out of memory");
+		}
 		for (uint64_t r = 0; r < s->kept; r++)
 		{
 			kr[r].key = s->keys[r];
@@ -868,12 +943,34 @@ ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
 		ae_keyed_sort(kr, s->kept);
 		for (uint64_t r = 0; r < s->kept; r++)
 		{
-			fi->rows[r] = fi->data + r * d;
-			memcpy(fi->rows[r], kr[r].row, sizeof(float) * d);
+			if (in_place)
+				fi->rows[r] = s->rows + (kr[r].row - s->rows);	/* the state's own row */
+			else
+			{
+				fi->rows[r] = fi->data + r * d;
+				memcpy(fi->rows[r], kr[r].row, sizeof(float) * d);
+			}
 		}
 		alloc->release(alloc->ctx, kr);
 	}
 	return AE_OK;
+}
+
+/* ae_build's input from a state, in fresh memory (the state is untouched). */
+ae_status
+ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
+					const ae_allocator *alloc, ae_error *err)
+{
+	/* (not in place: nothing of s is written) */
+	return prepare((ae_fitstate *) s, fi, alloc, err, 0);
+}
+
+/* The same, handing training the state's own sample rows (see the header). */
+ae_status
+ae_fitstate_prepare_in_place(ae_fitstate *s, ae_fit_input *fi,
+							 const ae_allocator *alloc, ae_error *err)
+{
+	return prepare(s, fi, alloc, err, 1);
 }
 
 /* Release what ae_fitstate_prepare allocated. */

@@ -31,6 +31,7 @@
 #define AE_FITSTATE_HEADER	48	/* bytes before the options text */
 #define AE_FITSTATE_MAX_OPTS 65536	/* bytes of options text */
 #define AE_FITSTATE_MAX_SAMPLE ((size_t) 512 * 1024 * 1024)	/* sample bytes */
+#define AE_FITSTATE_MAX_ROWS ((uint64_t) 1 << 53)	/* rows counted: exact in a double */
 
 typedef struct ae_fitstate
 {
@@ -92,6 +93,8 @@ ae_status	ae_fitstate_merge(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
  * Looks at the header only; the bytes are not checked.
  */
 int			ae_fitstate_flat_holds_rows(const unsigned char *buf, size_t len);
+/* Whether flat bytes are an exact solver's state (header only, unchecked). */
+int			ae_fitstate_flat_is_exact(const unsigned char *buf, size_t len);
 
 /* Flat form: size (folds pending rows first), writing, and validated reading. */
 ae_status	ae_fitstate_flat_size(ae_fitstate *s, size_t *size, ae_error *err);
@@ -116,6 +119,14 @@ typedef struct ae_fit_input
 
 ae_status	ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
 								const ae_allocator *alloc, ae_error *err);
+/*
+ * The same without copying the sample: fi->rows point at the state's own
+ * rows, in key order, and training scales them in place.  For a state that
+ * is given up: afterwards it may only be freed (with ae_fitstate_free, after
+ * ae_fit_input_free).
+ */
+ae_status	ae_fitstate_prepare_in_place(ae_fitstate *s, ae_fit_input *fi,
+										 const ae_allocator *alloc, ae_error *err);
 void		ae_fit_input_free(ae_fit_input *fi, const ae_allocator *alloc);
 void		ae_fitstate_free(ae_fitstate *s);
 /* The largest sample of rows of d floats (and their keys) a state holds. */

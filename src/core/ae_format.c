@@ -230,6 +230,11 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 			ae_model_destroy(m);
 			return AE_ENOMEM;
 		}
+		if (st == AE_EINVAL)
+		{
+			SET_ERR("model metadata contains a number out of range");
+			goto fail;
+		}
 		if (st != AE_OK)
 		{
 			SET_ERR("model metadata is not a JSON object");

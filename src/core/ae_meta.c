@@ -30,6 +30,7 @@ static const char *const computed_keys[] = {
 typedef enum
 {
 	K_NUMBER,					/* a number or null */
+	K_COUNT,					/* a non-negative integer below 2^53, or null */
 	K_BOOL,
 	K_NUMBERS,					/* an array of numbers */
 	K_CURVE						/* an array of objects of numbers */
@@ -40,9 +41,9 @@ static const struct
 	const char *key;
 	kind		k;
 }			training_keys[] = {
-	{"rows_used", K_NUMBER}, {"rows_skipped", K_NUMBER}, {"rows_read", K_NUMBER},
-	{"sampled", K_BOOL}, {"train_rows", K_NUMBER}, {"validation_rows", K_NUMBER},
-	{"epochs_run", K_NUMBER}, {"best_epoch", K_NUMBER}, {"stopped_early", K_BOOL},
+	{"rows_used", K_COUNT}, {"rows_skipped", K_COUNT}, {"rows_read", K_COUNT},
+	{"sampled", K_BOOL}, {"train_rows", K_COUNT}, {"validation_rows", K_COUNT},
+	{"epochs_run", K_COUNT}, {"best_epoch", K_COUNT}, {"stopped_early", K_BOOL},
 	{"final_train_loss", K_NUMBER}, {"final_validation_loss", K_NUMBER},
 	{"anomaly_threshold", K_NUMBER}, {"explained_variance_ratio", K_NUMBERS},
 	{"seconds", K_NUMBER}, {"loss_curve", K_CURVE}, {NULL, K_NUMBER}};
@@ -75,7 +76,23 @@ is_computed(const char *key)
 	return 0;
 }
 
-/* Parse m's metadata; AE_OK with an object root, else AE_EFORMAT. */
+/* Whether every number in v and below is finite (1e999 parses as inf). */
+static int
+all_finite(const ae_jv *v)
+{
+	if (v->type == AE_JNUMBER)
+		return isfinite(v->num);
+	for (int i = 0; (v->type == AE_JARRAY || v->type == AE_JOBJECT) && i < v->n; i++)
+		if (!all_finite(&v->items[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Parse m's metadata: AE_OK with an object root whose numbers are all
+ * finite; AE_EFORMAT if it is not an object, AE_EINVAL if a number is not
+ * finite (nothing downstream, jsonb included, has to cope with one).
+ */
 ae_status
 ae_meta_parse(const ae_model *m, const ae_allocator *alloc, ae_jdoc *doc)
 {
@@ -87,12 +104,11 @@ ae_meta_parse(const ae_model *m, const ae_allocator *alloc, ae_jdoc *doc)
 		st = ae_json_parse(doc, m->meta, m->meta_len, alloc, NULL);
 	if (st != AE_OK)
 		return st;
-	if (doc->root->type != AE_JOBJECT)
-	{
+	st = doc->root->type != AE_JOBJECT ? AE_EFORMAT :
+		!all_finite(doc->root) ? AE_EINVAL : AE_OK;
+	if (st != AE_OK)
 		ae_json_doc_free(doc);
-		return AE_EFORMAT;
-	}
-	return AE_OK;
+	return st;
 }
 
 /* A float vector as a JSON array member. */
@@ -152,11 +168,20 @@ ae_model_describe(const ae_model *m, size_t size_bytes, const ae_allocator *allo
 	return ae_json_finish(&j, NULL);
 }
 
-/* Whether v is a number, or null where allowed. */
+/* Whether v is a number, or null where allowed (numbers are finite). */
 static int
 numberish(const ae_jv *v)
 {
 	return v->type == AE_JNUMBER || v->type == AE_JNULL;
+}
+
+/* Whether v is a count: null or an integer in [0, 2^53). */
+static int
+countish(const ae_jv *v)
+{
+	return v->type == AE_JNULL ||
+		(v->type == AE_JNUMBER && v->num >= 0 && v->num < 9007199254740992.0 &&
+		 v->num == floor(v->num));
 }
 
 /* Emit one training member if it has the expected shape. */
@@ -167,6 +192,10 @@ training_member(ae_json *j, const char *key, kind k, const ae_jv *v)
 	{
 		case K_NUMBER:
 			if (numberish(v))
+				ae_json_raw(j, key, v->raw, v->raw_len);
+			break;
+		case K_COUNT:
+			if (countish(v))
 				ae_json_raw(j, key, v->raw, v->raw_len);
 			break;
 		case K_BOOL:
@@ -193,7 +222,8 @@ training_member(ae_json *j, const char *key, kind k, const ae_jv *v)
 					continue;
 				ae_json_object_begin(j, NULL);
 				for (int f = 0; f < e->n; f++)
-					if (numberish(&e->items[f]))
+					if (strcmp(e->keys[f], "epoch") == 0 ? countish(&e->items[f]) :
+						numberish(&e->items[f]))
 						ae_json_raw(j, e->keys[f], e->items[f].raw, e->items[f].raw_len);
 				ae_json_object_end(j);
 			}

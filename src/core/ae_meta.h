@@ -11,7 +11,7 @@
 #include "ae_core.h"
 #include "ae_json.h"
 
-/* Parse m's metadata, which must be a JSON object (AE_EFORMAT if not). */
+/* Parse m's metadata: a JSON object (else AE_EFORMAT) of finite numbers (else AE_EINVAL). */
 ae_status	ae_meta_parse(const ae_model *m, const ae_allocator *alloc,
 						  ae_jdoc *doc);
 /* describe(): computed facts, then the metadata members of other names. */

@@ -72,7 +72,10 @@ typedef struct AeModelRow
 	double		threshold;		/* NaN if NULL */
 	Datum		model;			/* as stored (may be a TOAST pointer), valid
 								 * until SPI_finish */
-	bool		placement;		/* read from a Citus node's local copy */
+	bool		placement;		/* read from a Citus table (the reference
+								 * table's local placement, or the table
+								 * itself): a cached copy must be checked
+								 * again at every statement */
 } AeModelRow;
 
 bool		ae_models_relation(char *buf);
@@ -115,8 +118,9 @@ typedef struct AeCachedModel
 	char		name[NAMEDATALEN];	/* hash key */
 	bool		valid;			/* false once the models table changed */
 	Oid			role;			/* the role the row was last read as */
-	bool		placement;		/* read from a Citus node's local copy:
-								 * checked again every statement */
+	bool		placement;		/* read from a Citus table (see
+								 * AeModelRow): checked again every
+								 * statement */
 	int64		id;				/* models.id of the loaded version */
 	double		threshold;		/* models.anomaly_threshold, NaN if NULL */
 	MemoryContext cxt;			/* holds the model and its buffers */

@@ -139,6 +139,7 @@ ae_save(PG_FUNCTION_ARGS)
 			   *metrics;
 	int32		version;
 	int64		id;
+	ae_status	st;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -153,7 +154,12 @@ ae_save(PG_FUNCTION_ARGS)
 	ae_model_from_bytes((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ,
 						&m, cxt, ERRCODE_DATA_CORRUPTED);
 	/* configuration and metrics: what the model's metadata says, checked */
-	if (ae_meta_for_save(&m, &alloc, &config, &metrics, &sr.anomaly_threshold) != AE_OK)
+	st = ae_meta_for_save(&m, &alloc, &config, &metrics, &sr.anomaly_threshold);
+	if (st == AE_ENOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	if (st != AE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid autoencoder model"),
