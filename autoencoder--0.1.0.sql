@@ -96,13 +96,19 @@ CREATE TRIGGER models_changed
 
 CREATE FUNCTION @extschema@.find_version(model_name text, version integer DEFAULT NULL)
 RETURNS SETOF @extschema@.models
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT * FROM @extschema@.models m
-    WHERE m.name = model_name AND m.deployed AND find_version.version IS NULL
-    UNION ALL
-    SELECT * FROM @extschema@.models m
-    WHERE m.name = model_name AND m.version = find_version.version
+BEGIN
+    -- PL/pgSQL, not SQL: a SQL function is inlined into the caller's query,
+    -- and Citus refuses a parameterized query over its reference tables
+    IF find_version.version IS NULL THEN
+        RETURN QUERY SELECT * FROM @extschema@.models m
+                     WHERE m.name = model_name AND m.deployed;
+    ELSE
+        RETURN QUERY SELECT * FROM @extschema@.models m
+                     WHERE m.name = model_name AND m.version = find_version.version;
+    END IF;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.find_version(text, integer) IS 'the row of a model version: the deployed one, or the version given (no row if there is none)';
 

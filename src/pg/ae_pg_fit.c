@@ -16,32 +16,109 @@
  * comes back in, through input, receive, an INITCOND or an argument, is
  * read and checked in full by ae_fitstate_read before anything uses it.
  *
- * The text form is the flat bytes in base64.  Options must be the same on
- * every row: the first row's jsonb is kept and later rows are compared with
- * it (bytes first, then as parsed options).
+ * A value of the type is either such a flat state or, for one that carries
+ * rows (a sample, or the exact solver's rows form; not moments in double,
+ * which do not compress) of ENVELOPE_MIN bytes or more when zstd saves at
+ * least an eighth, the same compressed in an envelope, explicit and
+ * versioned like the state, every field checked:
+ *
+ *   offset  size   field (little-endian)
+ *   0       4      magic "AEFZ"
+ *   4       2      envelope version (1)
+ *   6       2      method (1: zstd)
+ *   8       8      length of the flat state it holds
+ *   16      ...    one zstd frame of exactly that many bytes
+ *
+ * The text form is the value's bytes in base64 (the text output compresses
+ * a flat state that qualifies); the binary form is the bytes.  Rows of
+ * Fashion-MNIST shrink threefold; dense embeddings hardly at all, and stay
+ * flat.  zstd is the server's own (PostgreSQL built --with-zstd links it;
+ * pg_config.h says so with USE_ZSTD); without it nothing is compressed and
+ * a compressed value is refused with a clear error.
+ *
+ * Citus moves partial states between nodes as this text and its coordinator
+ * holds them all (in its connections' buffers and a tuplestore) while it
+ * combines them, so their size is that node's memory.  For the same reason
+ * the combine function keeps the compressed partial states it receives as
+ * they are (up to PENDING_MAX bytes of them) instead of reading them into
+ * the aggregate's state, and the exact solver's states too, compressed or
+ * not, because the order in which moments are merged changes their last
+ * bits.  Kept states are read when the state is needed whole, in a
+ * canonical order (by a hash of their bytes) rather than their order of
+ * arrival, and the final function reads them into a state of its own and
+ * trains on its sample without copying it.  So the coordinator of a
+ * distributed fit holds the sample compressed until the end, and the fit
+ * does not depend on the order in which the shards (or parallel workers)
+ * answered while their states fit in PENDING_MAX.  (A flat sample is merged
+ * as it arrives: kept, it would take more memory, and samples merge the
+ * same in any order.)
+ *
+ * Options must be the same on every row: the first row's jsonb is kept and
+ * later rows are compared with it (bytes first, then as parsed options).
  *
  *-------------------------------------------------------------------------
  */
 #include "ae_pg.h"
+#include "ae_bytes.h"
 #include "ae_fitstate.h"
 
-#include "common/base64.h"
+#include "common/hashfn.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#define ENVELOPE_MAGIC	"AEFZ"
+#define ENVELOPE_VERSION 1
+#define ENVELOPE_HEADER 16
+#define METHOD_ZSTD		1
+#define ENVELOPE_MIN	((Size) 64 * 1024)	/* smaller states: never compressed */
+#define ZSTD_LEVEL		1		/* 3x on Fashion-MNIST rows at ~200 MB/s */
+#define PENDING_MAX		((Size) 128 * 1024 * 1024)	/* partial states kept */
+#define BLOB_KEY_BYTES	((Size) 4096)	/* hashed at each end of a kept state */
+
+#ifdef USE_ZSTD
+/*
+ * The server links libzstd (USE_ZSTD): its four calls, declared here so the
+ * build needs no zstd headers (they are zstd's stable API since 1.0).
+ */
+extern size_t ZSTD_compressBound(size_t srcSize);
+extern size_t ZSTD_compress(void *dst, size_t dstCapacity, const void *src,
+							size_t srcSize, int compressionLevel);
+extern size_t ZSTD_decompress(void *dst, size_t dstCapacity, const void *src,
+							  size_t compressedSize);
+extern unsigned ZSTD_isError(size_t code);
+#endif
+
+/* A partial state kept as it arrived, until it is needed. */
+typedef struct FitBlob
+{
+	uint64		key;			/* a hash of the bytes: the canonical order */
+	Size		len;
+	unsigned char bytes[FLEXIBLE_ARRAY_MEMBER];
+} FitBlob;
+
 /* The expanded form of a fit_state. */
 typedef struct FitEOH
 {
 	ExpandedObjectHeader hdr;
+	bool		ready;			/* st holds a state (else only blobs) */
 	ae_fitstate st;
+	FitBlob   **blobs;			/* states not read into st yet */
+	int			n_blobs;
+	int			max_blobs;
+	Size		blob_bytes;
+	const char *ref_opts;		/* options and dimension of the first blob */
+	uint32		ref_opts_len;	/* seen, to compare the next ones with */
+	uint32		ref_d;
 	Jsonb	   *opts_raw;		/* the options argument of the first row */
 	bool		opts_known;		/* opts_raw (or no options) was checked */
 	Size		flat_size;		/* from the last get_flat_size */
 } FitEOH;
 
+static void materialize(FitEOH *e);
 static Size fit_get_flat_size(ExpandedObjectHeader *eohptr);
 static void fit_flatten_into(ExpandedObjectHeader *eohptr, void *result,
 							 Size allocated_size);
@@ -51,7 +128,7 @@ static const ExpandedObjectMethods fit_methods = {
 	fit_flatten_into
 };
 
-/* Size of the flat form (the core folds pending rows first). */
+/* Size of the flat form (blobs are read and pending rows folded first). */
 static Size
 fit_get_flat_size(ExpandedObjectHeader *eohptr)
 {
@@ -59,6 +136,7 @@ fit_get_flat_size(ExpandedObjectHeader *eohptr)
 	size_t		size;
 	ae_error	err;
 
+	materialize(e);
 	if (ae_fitstate_flat_size(&e->st, &size, &err) != AE_OK)
 		ae_pg_raise(&err);
 	if (size > MaxAllocSize - VARHDRSZ)
@@ -106,17 +184,85 @@ fit_allocator(FitEOH *e)
 	return a;
 }
 
-/* Read (and check) flat bytes into a new expanded state in parent. */
-static FitEOH *
-fit_from_flat(struct varlena *v, MemoryContext parent)
+/* A value that is not a valid state: always the same error. */
+static void pg_attribute_noreturn()
+bad_value(const char *detail)
 {
-	FitEOH	   *e = fit_new(parent);
-	ae_allocator a = fit_allocator(e);
-	ae_error	err;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid autoencoder.fit_state value"),
+			 errdetail("%s", detail)));
+}
 
-	if (ae_fitstate_read(&e->st, (unsigned char *) VARDATA_ANY(v),
-						 VARSIZE_ANY_EXHDR(v), (uint64_t) ae_max_training_rows,
-						 &a, &err) != AE_OK)
+/* Whether a value's bytes are a compressed state's envelope. */
+static bool
+is_envelope(const unsigned char *bytes, Size len)
+{
+	return len >= 4 && memcmp(bytes, ENVELOPE_MAGIC, 4) == 0;
+}
+
+/*
+ * The flat state an envelope holds, decompressed into a new varlena; the
+ * envelope's fields are checked (the state is not: ae_fitstate_read does
+ * that).
+ */
+static struct varlena *
+unwrap_envelope(const unsigned char *buf, Size len)
+{
+	uint64		raw;
+	struct varlena *flat = NULL;
+
+	if (len < ENVELOPE_HEADER)
+		bad_value("The compressed state's envelope is truncated.");
+	if (ae_get_u16(buf + 4) != ENVELOPE_VERSION)
+		bad_value("The compressed state's envelope has an unknown version.");
+	if (ae_get_u16(buf + 6) != METHOD_ZSTD)
+		bad_value("The state is compressed with an unknown method.");
+	raw = ae_get_u64(buf + 8);
+	if (raw < AE_FITSTATE_HEADER || raw > MaxAllocSize - VARHDRSZ)
+		bad_value("The compressed state's length is invalid.");
+#ifdef USE_ZSTD
+	{
+		size_t		n;
+
+		flat = palloc_extended(VARHDRSZ + raw, MCXT_ALLOC_HUGE);
+		SET_VARSIZE(flat, VARHDRSZ + raw);
+		n = ZSTD_decompress(VARDATA(flat), raw, buf + ENVELOPE_HEADER, len - ENVELOPE_HEADER);
+		if (ZSTD_isError(n) || n != raw)
+			bad_value("The compressed state does not decompress to its length.");
+	}
+#else
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("this autoencoder.fit_state value is compressed with zstd, which this server lacks"),
+			 errhint("Build every node of a cluster against the same PostgreSQL (with zstd).")));
+#endif
+	return flat;
+}
+
+/*
+ * Read (and check in full) a value's bytes, flat or compressed, into s,
+ * allocating in cxt.
+ */
+static void
+read_state(ae_fitstate *s, const unsigned char *bytes, Size len, MemoryContext cxt)
+{
+	ae_allocator a;
+	ae_error	err;
+	struct varlena *flat = NULL;
+	ae_status	st;
+
+	if (is_envelope(bytes, len))
+	{
+		flat = unwrap_envelope(bytes, len);
+		bytes = (unsigned char *) VARDATA(flat);
+		len = VARSIZE(flat) - VARHDRSZ;
+	}
+	ae_pg_allocator(&a, cxt);
+	st = ae_fitstate_read(s, bytes, len, (uint64_t) ae_max_training_rows, &a, &err);
+	if (flat)
+		pfree(flat);
+	if (st != AE_OK)
 	{
 		if (err.status == AE_EFORMAT)
 			ereport(ERROR,
@@ -126,7 +272,169 @@ fit_from_flat(struct varlena *v, MemoryContext parent)
 							   err.message + 1)));
 		ae_pg_raise(&err);
 	}
+}
+
+/* Read (and check) a value into a new expanded state in parent. */
+static FitEOH *
+fit_from_flat(struct varlena *v, MemoryContext parent)
+{
+	FitEOH	   *e = fit_new(parent);
+
+	read_state(&e->st, (unsigned char *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v),
+			   e->hdr.eoh_context);
+	e->ready = true;
 	return e;
+}
+
+/* Order of blobs: by hash, then length, then bytes. */
+static int
+blob_cmp(const void *pa, const void *pb)
+{
+	const FitBlob *a = *(FitBlob *const *) pa;
+	const FitBlob *b = *(FitBlob *const *) pb;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return memcmp(a->bytes, b->bytes, a->len);
+}
+
+/*
+ * Merge blobs (in their canonical order) into s, which is a state if
+ * *ready, else is read from the first blob; s allocates in cxt.
+ */
+static void
+merge_blobs(ae_fitstate *s, bool *ready, FitBlob **blobs, int n, MemoryContext cxt)
+{
+	qsort(blobs, n, sizeof(FitBlob *), blob_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		if (!*ready)
+		{
+			read_state(s, blobs[i]->bytes, blobs[i]->len, cxt);
+			*ready = true;
+		}
+		else
+		{
+			MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext,
+													  "autoencoder fit blob",
+													  ALLOCSET_DEFAULT_SIZES);
+			ae_fitstate b;
+			ae_error	err;
+
+			read_state(&b, blobs[i]->bytes, blobs[i]->len, tmp);
+			if (ae_fitstate_merge(s, &b, &err) != AE_OK)
+				ae_pg_raise(&err);
+			MemoryContextDelete(tmp);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Read an expanded state's blobs into its state. */
+static void
+materialize(FitEOH *e)
+{
+	if (e->n_blobs == 0)
+		return;
+	merge_blobs(&e->st, &e->ready, e->blobs, e->n_blobs, e->hdr.eoh_context);
+	for (int i = 0; i < e->n_blobs; i++)
+		pfree(e->blobs[i]);
+	e->n_blobs = 0;
+	e->blob_bytes = 0;
+	e->ref_opts = NULL;			/* it pointed into a blob */
+}
+
+/*
+ * The options and dimension in the header of flat state bytes, if they look
+ * like one (nothing is checked: the full read does that).
+ */
+static bool
+peek_flat(const unsigned char *bytes, Size len, const char **opts,
+		  uint32 *opts_len, uint32 *d)
+{
+	if (len < AE_FITSTATE_HEADER || memcmp(bytes, AE_FITSTATE_MAGIC, 4) != 0)
+		return false;
+	*d = ae_get_u32(bytes + 8);
+	*opts_len = ae_get_u32(bytes + 12);
+	*opts = (const char *) bytes + AE_FITSTATE_HEADER;
+	return *opts_len <= len - AE_FITSTATE_HEADER;
+}
+
+/*
+ * A kept state's options and dimension must be those of e: compared as it
+ * arrives when its header is in the clear, so that the error names the
+ * states in their order of arrival (else the full read reports it later).
+ */
+static void
+check_blob_header(FitEOH *e, const unsigned char *bytes, Size len)
+{
+	const char *opts;
+	uint32		opts_len,
+				d;
+
+	if (!peek_flat(bytes, len, &opts, &opts_len, &d))
+		return;
+	if (e->ready)
+	{
+		e->ref_opts = e->st.opts_json;
+		e->ref_opts_len = (uint32) e->st.opts_len;
+		e->ref_d = (uint32) e->st.d;
+	}
+	if (e->ref_opts == NULL)
+	{
+		e->ref_opts = opts;
+		e->ref_opts_len = opts_len;
+		e->ref_d = d;
+		return;
+	}
+	if (opts_len != e->ref_opts_len || memcmp(opts, e->ref_opts, opts_len) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("partial fit states have different options"),
+				 errdetail("One has %.200s, the other %.200s.",
+						   pnstrdup(e->ref_opts, e->ref_opts_len), pnstrdup(opts, opts_len))));
+	if (d != 0 && e->ref_d != 0 && d != e->ref_d)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("partial fit states have rows of different dimensions"),
+				 errdetail("One has %u dimensions, the other %u.", e->ref_d, d)));
+	if (e->ref_d == 0)
+		e->ref_d = d;
+}
+
+/*
+ * Keep a value (flat or compressed) as it is in e, materializing the blobs
+ * held so far first when it would pass PENDING_MAX.
+ */
+static void
+keep_blob(FitEOH *e, const unsigned char *bytes, Size len)
+{
+	FitBlob    *b;
+
+	if (e->n_blobs > 0 && e->blob_bytes + len > PENDING_MAX)
+		materialize(e);
+	if (e->n_blobs == e->max_blobs)
+	{
+		int			n = e->max_blobs ? 2 * e->max_blobs : 16;
+
+		e->blobs = e->blobs ?
+			repalloc(e->blobs, sizeof(FitBlob *) * n) :
+			MemoryContextAlloc(e->hdr.eoh_context, sizeof(FitBlob *) * n);
+		e->max_blobs = n;
+	}
+	b = MemoryContextAllocExtended(e->hdr.eoh_context, offsetof(FitBlob, bytes) + len,
+								   MCXT_ALLOC_HUGE);
+	b->len = len;
+	memcpy(b->bytes, bytes, len);
+	/* (a hash of the ends and the length: the order needs no more) */
+	b->key = hash_bytes_extended(bytes, (int) Min(len, BLOB_KEY_BYTES), len) ^
+		hash_bytes_extended(bytes + len - Min(len, BLOB_KEY_BYTES),
+							(int) Min(len, BLOB_KEY_BYTES), 0);
+	check_blob_header(e, b->bytes, len);
+	e->blobs[e->n_blobs++] = b;
+	e->blob_bytes += len;
 }
 
 /*
@@ -171,6 +479,7 @@ fit_start_state(FunctionCallInfo fcinfo, MemoryContext aggcxt, Jsonb *opts)
 
 	if (ae_fitstate_init(&e->st, text, text ? strlen(text) : 0, &a, &err) != AE_OK)
 		ae_pg_raise(&err);
+	e->ready = true;
 	if (opts)
 	{
 		e->opts_raw = MemoryContextAlloc(e->hdr.eoh_context, VARSIZE(opts));
@@ -244,6 +553,7 @@ ae_fit_accum(PG_FUNCTION_ARGS)
 	else
 	{
 		e = fit_arg(fcinfo, 0, aggcxt, true);
+		materialize(e);
 		check_row_options(e, opts);
 	}
 	if (PG_ARGISNULL(1))
@@ -256,6 +566,8 @@ ae_fit_accum(PG_FUNCTION_ARGS)
 	if (e->st.d == 0 &&
 		ae_fitstate_start(&e->st, d, (uint64_t) ae_max_training_rows, &err) != AE_OK)
 		ae_pg_raise(&err);
+	if (e->st.full)
+		ae_blas_check();		/* the exact solver folds rows with dsyrk */
 	ae_array_to_floats(a, ae_fitstate_slot(&e->st), e->st.d, "input");
 	if (ae_fitstate_commit(&e->st, &err) != AE_OK)
 		ae_pg_raise(&err);
@@ -280,13 +592,34 @@ ae_fit_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(EOHPGetRWDatum(&fit_arg(fcinfo, 0, aggcxt, true)->hdr));
 	}
+	/*
+	 * A value (a partial state from a shard or a parallel worker) that is
+	 * compressed, or an exact solver's, is kept as it is; a flat sample is
+	 * merged now (its order does not matter, and it is larger kept)
+	 */
+	if (!VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(1))))
+	{
+		struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1));
+		const unsigned char *bytes = (unsigned char *) VARDATA_ANY(v);
+		Size		len = VARSIZE_ANY_EXHDR(v);
+
+		if (is_envelope(bytes, len) || ae_fitstate_flat_is_exact(bytes, len))
+		{
+			a = PG_ARGISNULL(0) ? fit_new(aggcxt) : fit_arg(fcinfo, 0, aggcxt, true);
+			keep_blob(a, bytes, len);
+			PG_RETURN_DATUM(EOHPGetRWDatum(&a->hdr));
+		}
+	}
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(EOHPGetRWDatum(&fit_arg(fcinfo, 1, aggcxt, false)->hdr));
+	ae_blas_check();			/* merging may fold an exact solver's rows */
 	a = fit_arg(fcinfo, 0, aggcxt, true);
+	materialize(a);
 	/* b is read (and checked) into a scratch context */
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "autoencoder fit combine",
 								ALLOCSET_DEFAULT_SIZES);
 	b = fit_arg(fcinfo, 1, tmp, false);
+	materialize(b);
 	if (ae_fitstate_merge(&a->st, &b->st, &err) != AE_OK)
 		ae_pg_raise(&err);
 	MemoryContextDelete(tmp);
@@ -295,6 +628,41 @@ ae_fit_combine(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(ae_fit_final);
 
+/*
+ * The state a final function trains on, in cxt: e's own (read-only), or,
+ * when e holds blobs, a state of its own built from e's state and blobs,
+ * whose sample training may use in place (*own is set).
+ */
+static ae_fitstate *
+final_state(FitEOH *e, MemoryContext cxt, bool *own)
+{
+	ae_fitstate *s;
+	bool		ready = false;
+	FitBlob   **order;
+
+	*own = false;
+	if (e->n_blobs == 0)
+		return &e->st;
+	s = MemoryContextAllocZero(cxt, sizeof(ae_fitstate));
+	if (e->ready)
+	{
+		ae_allocator a;
+		ae_error	err;
+
+		ae_pg_allocator(&a, cxt);
+		if (ae_fitstate_init(s, e->st.opts_json, e->st.opts_len, &a, &err) != AE_OK ||
+			ae_fitstate_merge(s, &e->st, &err) != AE_OK)
+			ae_pg_raise(&err);
+		ready = true;
+	}
+	/* (sorted in a copy: the final function does not change its argument) */
+	order = MemoryContextAlloc(cxt, sizeof(FitBlob *) * e->n_blobs);
+	memcpy(order, e->blobs, sizeof(FitBlob *) * e->n_blobs);
+	merge_blobs(s, &ready, order, e->n_blobs, cxt);
+	*own = true;
+	return s;
+}
+
 /* fit_final(state): train or solve, and return the model (NULL if no rows). */
 Datum
 ae_fit_final(PG_FUNCTION_ARGS)
@@ -302,6 +670,8 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	MemoryContext cxt,
 				old;
 	FitEOH	   *e;
+	ae_fitstate *s;
+	bool		own;
 	ae_fit_input fi;
 	ae_build_input in;
 	ae_build_output out;
@@ -323,32 +693,37 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	}
 	else
 		e = fit_from_flat(PG_DETOAST_DATUM(PG_GETARG_DATUM(0)), cxt);
-	if (e->st.read == 0)
+	s = final_state(e, cxt, &own);
+	if (s->read == 0)
 	{
 		MemoryContextDelete(cxt);
 		PG_RETURN_NULL();
 	}
+	/* the same bounds as train(): memory before allocating, OpenBLAS's buffers */
+	ae_pg_check_memory(&s->opts, s->full ? 0 : s->kept);
+	ae_blas_check();
 	old = MemoryContextSwitchTo(cxt);
-	if (ae_fitstate_prepare(&e->st, &fi, &alloc, &err) != AE_OK)
+	if ((own ? ae_fitstate_prepare_in_place(s, &fi, &alloc, &err) :
+		 ae_fitstate_prepare(s, &fi, &alloc, &err)) != AE_OK)
 		ae_pg_raise(&err);
 	memset(&in, 0, sizeof(in));
-	in.opts = &e->st.opts;
-	in.rows = e->st.full ? NULL : fi.rows;
+	in.opts = &s->opts;
+	in.rows = s->full ? NULL : fi.rows;
 	in.counts = fi.counts;
 	in.moments = &fi.mom;
 	in.where = AE_OPT_FIT;
 	in.threads = ae_threads;
-	ae_pg_callbacks(&in.cb, &e->st.opts);
+	ae_pg_callbacks(&in.cb, &s->opts);
 	if (ae_build(&in, &alloc, &out, &err) != AE_OK)
 		ae_pg_raise(&err);
-	ae_pg_notice_built(&e->st.opts, &out);
+	ae_pg_notice_built(&s->opts, &out);
 	MemoryContextSwitchTo(old);
 	result = ae_model_varlena(&out.model);
 	MemoryContextDelete(cxt);
 	PG_RETURN_POINTER(result);
 }
 
-/* Check flat bytes as a state (read into a scratch context, then freed). */
+/* Check a value as a state (read into a scratch context, then freed). */
 static void
 check_flat(struct varlena *v)
 {
@@ -360,75 +735,240 @@ check_flat(struct varlena *v)
 	MemoryContextDelete(tmp);
 }
 
+/*
+ * Check a value that arrived as text or binary, and return the form to
+ * keep: a compressed sample stays compressed (it is read once more, by the
+ * final function, and the coordinator of a distributed fit holds many);
+ * the exact solver's compressed rows are returned decompressed (their rows
+ * are all folded anyway, and decompressing once is enough).
+ */
+static struct varlena *
+checked_value(struct varlena *v)
+{
+	struct varlena *flat;
+
+	if (!is_envelope((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ))
+	{
+		check_flat(v);
+		return v;
+	}
+	flat = unwrap_envelope((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ);
+	check_flat(flat);
+	if (ae_fitstate_flat_is_exact((unsigned char *) VARDATA(flat), VARSIZE(flat) - VARHDRSZ))
+	{
+		pfree(v);
+		return flat;
+	}
+	pfree(flat);
+	return v;
+}
+
+/*
+ * Base64 (RFC 4648, standard alphabet, '=' padding, no line breaks), here
+ * rather than common/base64.c: decoding partial states is most of what a
+ * Citus coordinator does with them, and a table-driven loop is several
+ * times faster than the byte-at-a-time one.
+ */
+static const char b64_alphabet[] =
+"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Characters of the base64 form of len bytes. */
+static Size
+b64_encoded_len(Size len)
+{
+	return (len + 2) / 3 * 4;
+}
+
+/* Write the base64 form of src[0..len) at out; returns its length. */
+static Size
+b64_encode(const unsigned char *src, Size len, char *out)
+{
+	char	   *o = out;
+	Size		i = 0;
+
+	for (; i + 3 <= len; i += 3, o += 4)
+	{
+		uint32		v = ((uint32) src[i] << 16) | ((uint32) src[i + 1] << 8) | src[i + 2];
+
+		o[0] = b64_alphabet[v >> 18];
+		o[1] = b64_alphabet[(v >> 12) & 63];
+		o[2] = b64_alphabet[(v >> 6) & 63];
+		o[3] = b64_alphabet[v & 63];
+	}
+	if (i < len)
+	{
+		uint32		v = (uint32) src[i] << 16 | (i + 1 < len ? (uint32) src[i + 1] << 8 : 0);
+
+		o[0] = b64_alphabet[v >> 18];
+		o[1] = b64_alphabet[(v >> 12) & 63];
+		o[2] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
+		o[3] = '=';
+		o += 4;
+	}
+	return o - out;
+}
+
+/*
+ * Decode len characters of base64 into out (room for len / 4 * 3 bytes);
+ * returns the number of bytes, or -1 if str is not base64.  Each table
+ * holds a character's six bits at their place in a quad, or -1: a quad
+ * with a character outside the alphabet ORs to a negative number.
+ */
+static int64
+b64_decode(const char *str, Size len, unsigned char *out)
+{
+	static int32 bits[4][256];
+	static bool ready = false;
+	const unsigned char *q = (const unsigned char *) str;
+	const unsigned char *last;
+	unsigned char *o = out;
+	int32		v;
+	int			pad;
+
+	if (!ready)
+	{
+		for (int c = 0; c < 256; c++)
+			bits[0][c] = bits[1][c] = bits[2][c] = bits[3][c] = -1;
+		for (int k = 0; k < 64; k++)
+			for (int j = 0; j < 4; j++)
+				bits[j][(unsigned char) b64_alphabet[k]] = k << (18 - 6 * j);
+		ready = true;
+	}
+	if (len % 4 != 0)
+		return -1;
+	if (len == 0)
+		return 0;
+	last = q + len - 4;
+	for (; q < last; q += 4, o += 3)
+	{
+		v = bits[0][q[0]] | bits[1][q[1]] | bits[2][q[2]] | bits[3][q[3]];
+		if (v < 0)
+			return -1;
+		o[0] = (unsigned char) (v >> 16);
+		o[1] = (unsigned char) (v >> 8);
+		o[2] = (unsigned char) v;
+	}
+	/* the last quad may end in padding, whose dropped bits must be zero */
+	pad = q[3] != '=' ? 0 : q[2] != '=' ? 1 : 2;
+	v = bits[0][q[0]] | bits[1][q[1]] |
+		(pad == 2 ? 0 : bits[2][q[2]]) | (pad >= 1 ? 0 : bits[3][q[3]]);
+	if (v < 0 || (pad == 2 && (v & 0xFFFF) != 0) || (pad == 1 && (v & 0xFF) != 0))
+		return -1;
+	o[0] = (unsigned char) (v >> 16);
+	if (pad < 2)
+		o[1] = (unsigned char) (v >> 8);
+	if (pad < 1)
+		o[2] = (unsigned char) v;
+	return (o - out) + 3 - pad;
+}
+
 PG_FUNCTION_INFO_V1(ae_fit_state_in);
 
-/* Text input of a state: base64 of its bytes, checked in full. */
+/*
+ * Text input of a state: base64 of its bytes (flat or compressed), checked
+ * in full (see checked_value for the form kept).
+ */
 Datum
 ae_fit_state_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	size_t		len = strlen(str);
-	int			dlen;
+	int64		dlen;
 	struct varlena *v;
 
 	if (len > (size_t) PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("autoencoder.fit_state text is too long")));
-	dlen = pg_b64_dec_len((int) len);
-	v = palloc_extended(VARHDRSZ + dlen, MCXT_ALLOC_HUGE);
-	dlen = pg_b64_decode(str, (int) len, VARDATA(v), dlen);
+	v = palloc_extended(VARHDRSZ + len / 4 * 3, MCXT_ALLOC_HUGE);
+	dlen = b64_decode(str, len, (unsigned char *) VARDATA(v));
 	if (dlen < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type autoencoder.fit_state"),
 				 errdetail("The text form is the state's bytes in base64.")));
 	SET_VARSIZE(v, VARHDRSZ + dlen);
-	check_flat(v);
-	PG_RETURN_POINTER(v);
+	PG_RETURN_POINTER(checked_value(v));
+}
+
+/*
+ * The bytes of a value's text form: the value's own, or for a flat state
+ * that carries rows, when zstd saves an eighth, an envelope holding it
+ * compressed.  *len is set.
+ */
+static const unsigned char *
+text_bytes(struct varlena *v, Size *len)
+{
+	const unsigned char *flat = (unsigned char *) VARDATA(v);
+	Size		n = VARSIZE(v) - VARHDRSZ;
+
+#ifdef USE_ZSTD
+	if (n >= ENVELOPE_MIN && !is_envelope(flat, n) &&
+		ae_fitstate_flat_holds_rows(flat, n))
+	{
+		size_t		bound = ZSTD_compressBound(n);
+		unsigned char *env = palloc_extended(ENVELOPE_HEADER + bound,
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		size_t		c;
+
+		if (env != NULL)
+		{
+			c = ZSTD_compress(env + ENVELOPE_HEADER, bound, flat, n, ZSTD_LEVEL);
+			if (!ZSTD_isError(c) && ENVELOPE_HEADER + c <= n - n / 8)
+			{
+				memcpy(env, ENVELOPE_MAGIC, 4);
+				ae_put_u64(ae_put_u16(ae_put_u16(env + 4, ENVELOPE_VERSION), METHOD_ZSTD),
+						   (uint64) n);
+				*len = ENVELOPE_HEADER + c;
+				return env;
+			}
+			pfree(env);
+		}
+	}
+#endif
+	*len = n;
+	return flat;
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_out);
 
-/* Text output of a state: base64 of its flat bytes (an exact round trip). */
+/*
+ * Text output of a state: base64 of its bytes, a flat state compressed when
+ * that pays (an exact round trip either way).
+ */
 Datum
 ae_fit_state_out(PG_FUNCTION_ARGS)
 {
 	struct varlena *v = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	int			len = (int) VARSIZE(v) - VARHDRSZ;
-	Size		outlen = (Size) pg_b64_enc_len(len) + 1;
+	Size		len;
+	const unsigned char *bytes = text_bytes(v, &len);
 	char	   *out;
-	int			n;
 
-	if (outlen > MaxAllocSize)
+	if (len > (MaxAllocSize - 1) / 4 * 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("autoencoder.fit state is too large for its text form"),
-				 errdetail("Its %d bytes exceed 1 GB as text.", len),
+				 errdetail("Its %zu bytes exceed 1 GB as text.", len),
 				 errhint("Lower the option max_rows.")));
-	out = palloc(outlen);
-	n = pg_b64_encode(VARDATA(v), len, out, (int) outlen);
-	if (n < 0)
-		elog(ERROR, "could not encode an autoencoder.fit_state");
-	out[n] = '\0';
+	out = palloc(b64_encoded_len(len) + 1);
+	out[b64_encode(bytes, len, out)] = '\0';
 	PG_RETURN_CSTRING(out);
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_recv);
 
-/* Binary input of a state: its bytes, checked in full. */
+/* Binary input of a state: its bytes (flat or compressed), checked in full. */
 Datum
 ae_fit_state_recv(PG_FUNCTION_ARGS)
 {
 	struct varlena *v = ae_bytes_recv((StringInfo) PG_GETARG_POINTER(0));
 
-	check_flat(v);
-	PG_RETURN_POINTER(v);
+	PG_RETURN_POINTER(checked_value(v));
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_send);
 
-/* Binary output of a state: its flat bytes. */
+/* Binary output of a state: its bytes. */
 Datum
 ae_fit_state_send(PG_FUNCTION_ARGS)
 {

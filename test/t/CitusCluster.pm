@@ -13,19 +13,20 @@
 # Citus itself is not built here: the TAP tests run as the unprivileged
 # postgres user. scripts/test.sh builds and installs it as root with
 # ../shared/citus/build.sh (Citus 13.2.2, the last release for PostgreSQL 15;
-# Debian does not package it) before prove. This module only looks for
-# citus.so in `pg_config --pkglibdir` (the first pg_config on PATH, the same
-# installation the test nodes run):
+# Debian does not package it) before prove. Whether the test runs is decided
+# by ../shared/citus, the directory holding the tarball and build.sh:
 #
-#   citus.so installed                    -> the test runs
-#   no citus.so, no ../shared/citus       -> skip_all "skip: ../shared/citus not present"
-#   no citus.so, ../shared/citus present  -> one failing test (the build step
-#                                            was skipped or failed)
+#   ../shared/citus absent                 -> skip_all "skip: ../shared/citus
+#                                             not present (...)"
+#   present, citus.so installed            -> the test runs
+#   present, citus.so not installed        -> one failing test (the build step
+#                                             was skipped or failed)
 #
-# ../shared/citus is looked up relative to the repository root
-# (test/t/../..), or taken from $AE_CITUS_DIR: scripts/test.sh stages a copy
-# of the tree under /tmp, where the relative path does not exist, so it
-# should export AE_CITUS_DIR=<repo>/../shared/citus for prove.
+# citus.so is looked for in `pg_config --pkglibdir` (the first pg_config on
+# PATH: the installation the test nodes run). ../shared/citus is taken from
+# $AE_CITUS_DIR when set (scripts/test.sh stages a copy of the tree under
+# /tmp, where the relative path does not exist, and exports the absolute
+# path), else looked up relative to the repository root (test/t/../..).
 package CitusCluster;
 
 use strict;
@@ -76,11 +77,12 @@ sub shared_citus_dir
 # ('run' | 'skip' | 'fail', message)
 sub citus_status
 {
+	my $shared = shared_citus_dir();
+	return ('skip', "skip: ../shared/citus not present ($shared): the Citus test needs the Citus 13.2.2 source and build.sh there")
+	  unless -d $shared;
 	my $lib = pkglibdir();
 	return ('fail', 'pg_config not found on PATH') if $lib eq '';
 	return ('run', "citus.so found in $lib") if -e "$lib/citus.so";
-	my $shared = shared_citus_dir();
-	return ('skip', 'skip: ../shared/citus not present') unless -d $shared;
 	return ('fail',
 		    "citus.so is not installed in $lib although $shared is present: "
 		  . "run (as root) bash $shared/build.sh, as scripts/test.sh does before prove");
@@ -155,6 +157,15 @@ sub psql
 	my ($self, $sql, %params) = @_;
 	my ($out, $err) = ('', '');
 	my $rc = $self->{coordinator}->psql('postgres', $sql, stdout => \$out, stderr => \$err, %params);
+	return ($rc, $out, $err);
+}
+
+# On a given node: (exit code, stdout, stderr), never dies on SQL errors.
+sub psql_on
+{
+	my ($self, $node, $sql, %params) = @_;
+	my ($out, $err) = ('', '');
+	my $rc = $node->psql('postgres', $sql, stdout => \$out, stderr => \$err, %params);
 	return ($rc, $out, $err);
 }
 
