@@ -552,3 +552,465 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.citus_setup() IS 'on a Citus coordinator: makes autoencoder.models and autoencoder.deployments reference tables, so every node serves models by name; idempotent';
+
+-- encoding tables ------------------------------------------------------
+
+-- encode_table() keeps a table's codes current, batch by batch, using
+-- encode_query()'s block path; the C parts are src/pg/ae_pg_batch.c and
+-- src/pg/ae_pg_encode_table.c.
+
+CREATE FUNCTION @extschema@.encode_query(model_name text, source text, version integer)
+RETURNS TABLE (id bigint, code real[])
+AS 'MODULE_PATHNAME', 'ae_encode_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.encode_query(text, text, integer) IS 'encodes every row of a query returning (id, x) with one version of a model (NULL: the deployed one) in blocks through sgemm; rows with a NULL id or x are skipped, and a NULL model_name or source gives no rows';
+
+CREATE FUNCTION @extschema@.deployed_version(model_name text) RETURNS integer
+AS 'MODULE_PATHNAME', 'ae_deployed_version' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.deployed_version(text) IS 'the version of model_name that is deployed, as the statement''s snapshot sees it (the same for every row of a statement)';
+
+CREATE FUNCTION @extschema@.check_not_in_transaction_block(command text) RETURNS void
+AS 'MODULE_PATHNAME', 'ae_check_not_in_transaction_block' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION @extschema@.check_not_in_transaction_block(text) IS 'raises active_sql_transaction inside a transaction block or a subtransaction, where a procedure cannot commit; encode_table() calls it first';
+
+CREATE FUNCTION @extschema@.encode_table_progress(source text, done bigint, total bigint,
+                                                  started timestamptz) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rate double precision := done / greatest(extract(epoch FROM clock_timestamp() - started), 1e-6);
+BEGIN
+    RAISE NOTICE '%: % of % rows encoded (%)', source, done, total,
+                 round(100.0 * least(done, total) / greatest(total, 1)) || '%'
+        USING DETAIL = format('%s rows/s, about %s s left.', round(rate),
+                              round((greatest(total - done, 0) / rate)::numeric, 1));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.encode_table_progress(text, bigint, bigint, timestamptz) IS 'the progress NOTICE of encode_table(): rows done of the total, and in its DETAIL the rate since started and the time left';
+
+-- encode_table(model_name, source, input_column, ...): writes every row's
+-- code under one model version, and that version, either into columns of
+-- the source (target NULL) or into a target table keyed like the source:
+--
+--     CREATE TABLE <target> (<key> bigint PRIMARY KEY, <code_column> real[],
+--                            <version_column> integer);
+--
+-- The key is the source's single-column integer primary key, or key_column
+-- (an integer column with a unique index); the target's key column has its
+-- name, any integer type and a unique index.  The code column is real[],
+-- double precision[], or a type with an assignment cast from real[] (the
+-- write goes through it: pgvector's vector, halfvec, sparsevec); the
+-- version column smallint, integer or bigint.  The version is the one
+-- given, else the one deployed when the call starts, for the whole call.
+--
+-- A row needs work when its stored version IS DISTINCT FROM that version
+-- (no code yet, or another version's).  Those rows are taken in key order,
+-- batch_size at a time, and each batch is one statement around
+-- encode_query(name, <the batch>, version) (an UPDATE of the source; or,
+-- with the target locked against other writers until the batch commits, a
+-- plain INSERT of rows it lacks and an UPDATE of rows it has), then COMMIT
+-- and a progress NOTICE: rows done of the total, with the rate and the time
+-- left in its DETAIL.  So a cancelled run keeps the batches it committed,
+-- the next call does only the rest, and after a deployment a call
+-- re-encodes only the rows of other versions.
+--
+-- Batches commit without waiting for their WAL to be flushed (on slow
+-- storage the flushes would cost as much as the encoding).  A batch's
+-- progress NOTICE comes once it is flushed, so a crash never loses a batch
+-- reported done; it may lose the last batches committed but not yet
+-- reported, which the next call does again.  The call's last commit waits
+-- for all of it (under the session's synchronous_commit): every batch is
+-- durable once the CALL returns.
+--
+-- The version column holds a version number only: codes of another model
+-- name with the same number count as done.  Rows whose input is NULL get a
+-- NULL code and the version; rows whose key is NULL are skipped, with a
+-- WARNING.  Target rows whose source row is gone are left alone.  Being a
+-- procedure that commits, it runs only as a CALL of its own (not inside
+-- BEGIN ... COMMIT, a function or a subtransaction).
+CREATE PROCEDURE @extschema@.encode_table(
+    model_name text, source regclass, input_column name,
+    code_column name DEFAULT 'code', version_column name DEFAULT 'code_version',
+    target regclass DEFAULT NULL, key_column name DEFAULT NULL,
+    batch_size integer DEFAULT 10000, version integer DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v integer := encode_table.version;  -- the version written, fixed for the call
+    latent integer;
+    dest regclass := coalesce(encode_table.target, encode_table.source);
+    src text;                           -- qualified names
+    dst text;
+    kind "char";
+    key name := key_column;
+    key_num smallint;
+    typ regtype;
+    typmod integer;
+    in_expr text;                       -- the input as encode_query reads it
+    from_sql text;                      -- the source rows with their stored version
+    pending text;                       -- the condition of a row that needs work
+    after text;                         -- the condition of a key past lo (and up to hi)
+    seen boolean;                       -- the target has a row past lo
+    in_notnull boolean;                 -- the input column is NOT NULL
+    key_notnull boolean;                -- the key column is NOT NULL
+    total bigint;                       -- rows to encode, counted at the start
+    never bigint;                       -- ... of which without any version yet
+    nulls_total bigint;                 -- ... of which with a NULL input (NULL: not counted)
+    null_keys bigint;                   -- rows skipped for a NULL key
+    done bigint := 0;
+    nulls_done bigint := 0;
+    batch_rows bigint;                  -- rows written by a batch
+    null_rows bigint;                   -- ... of them with a NULL input
+    hi bigint;
+    lo bigint;                          -- the last key of the last batch
+    batches integer := 0;
+    started timestamptz;
+    sync text;                          -- the session's synchronous_commit
+    unreported bigint[] := '{}';        -- rows done after each batch not yet reported
+    unreported_lsn pg_lsn[] := '{}';    -- ... and the WAL position of its commit
+    flushed pg_lsn;
+    secs double precision;
+BEGIN
+    -- arguments
+    IF model_name IS NULL OR source IS NULL OR input_column IS NULL OR code_column IS NULL
+       OR version_column IS NULL OR batch_size IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s must not be null',
+                             CASE WHEN model_name IS NULL THEN 'model_name'
+                                  WHEN source IS NULL THEN 'source'
+                                  WHEN input_column IS NULL THEN 'input_column'
+                                  WHEN code_column IS NULL THEN 'code_column'
+                                  WHEN version_column IS NULL THEN 'version_column'
+                                  ELSE 'batch_size' END),
+            HINT = 'Only target, key_column and version may be NULL (they default to the source, its primary key and the deployed version).';
+    END IF;
+    IF batch_size < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('batch_size must be at least 1, not %s', batch_size);
+    END IF;
+
+    -- the version, fixed now for the whole call
+    IF v IS NULL THEN
+        v := @extschema@.deployed_version(model_name);
+    END IF;
+    SELECT m.latent_dim INTO latent FROM @extschema@.find_version(model_name, v) m;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('model "%s" has no version %s', model_name, v);
+    END IF;
+
+    -- the source (and the target), the key and the input column
+    SELECT format('%I.%I', n.nspname, c.relname), c.relkind INTO src, kind
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = source;
+    IF kind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('"%s" is not a table', source);
+    END IF;
+    IF encode_table.target IS NOT NULL THEN
+        IF encode_table.target = source THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'target must not be the source table',
+                HINT = 'Leave target NULL to write the codes into columns of the source.';
+        END IF;
+        SELECT format('%I.%I', n.nspname, c.relname), c.relkind INTO dst, kind
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = dest;
+        IF kind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+                MESSAGE = format('"%s" is not a table', dest);
+        END IF;
+    END IF;
+    IF key IS NULL THEN
+        SELECT a.attname INTO key
+        FROM pg_catalog.pg_index i
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = source AND i.indisprimary AND i.indnkeyatts = 1;
+        IF key IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('table %s has no single-column primary key', source),
+                HINT = 'Pass key_column => the name of an integer column with a unique index.';
+        END IF;
+    END IF;
+    FOREACH kind IN ARRAY ARRAY['s', 'd']::"char"[] LOOP
+        -- the key: an integer column with a unique index, in the source and the target
+        CONTINUE WHEN kind = 'd' AND encode_table.target IS NULL;
+        SELECT a.atttypid, a.attnum, a.attnotnull INTO typ, key_num, seen FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = CASE kind WHEN 's' THEN source ELSE dest END
+          AND a.attname = key AND a.attnum > 0 AND NOT a.attisdropped;
+        IF NOT FOUND AND kind = 's' THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+                MESSAGE = format('column "%s" of relation %s does not exist', key, source);
+        ELSIF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+                MESSAGE = format('column "%s" of relation %s does not exist', key, dest),
+                HINT = format('The target holds the source''s key, the code and its version: CREATE TABLE %s (%I bigint PRIMARY KEY, %I real[], %I integer).',
+                              dest, key, code_column, version_column);
+        END IF;
+        IF kind = 's' THEN
+            key_notnull := seen;
+        END IF;
+        IF typ NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+            RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+                MESSAGE = format('key column "%s" of %s must be smallint, integer or bigint', key,
+                                 CASE kind WHEN 's' THEN source ELSE dest END),
+                DETAIL = format('It is %s.', typ);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                       WHERE i.indrelid = CASE kind WHEN 's' THEN source ELSE dest END
+                         AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = key_num
+                         AND i.indpred IS NULL AND i.indexprs IS NULL) THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('key column "%s" of %s has no unique index', key,
+                                 CASE kind WHEN 's' THEN source ELSE dest END),
+                HINT = format('Rows are taken in key order and their codes written by key: CREATE UNIQUE INDEX ON %s (%I).',
+                              CASE kind WHEN 's' THEN source ELSE dest END, key);
+        END IF;
+    END LOOP;
+    SELECT a.atttypid, a.attnotnull INTO typ, in_notnull FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = source AND a.attname = input_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of relation %s does not exist', input_column, source);
+    END IF;
+    IF (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+        FROM pg_catalog.pg_type t WHERE t.oid = typ)
+       IN (SELECT e.input::regtype FROM @extschema@.element_types() e) THEN
+        in_expr := format('s.%I', input_column);
+    ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                  WHERE k.castsource = typ AND k.casttarget = 'real[]'::regtype) THEN
+        in_expr := format('s.%I::real[]', input_column);   -- pgvector's vector, halfvec
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('input column "%s" must be %s, or a type with a cast to real[]', input_column,
+                             (SELECT string_agg(e.input, ', ') FROM @extschema@.element_types() e)),
+            DETAIL = format('It is %s.', typ);
+    END IF;
+
+    -- the code and version columns, in the source or the target
+    IF code_column = version_column OR key IN (code_column, version_column)
+       OR (encode_table.target IS NULL AND input_column IN (code_column, version_column)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('code_column "%s" and version_column "%s" must be two columns other than the key "%s"%s',
+                             code_column, version_column, key,
+                             CASE WHEN encode_table.target IS NULL THEN format(' and the input "%s"', input_column) ELSE '' END);
+    END IF;
+    SELECT a.atttypid, a.atttypmod INTO typ, typmod FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = dest AND a.attname = code_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of relation %s does not exist', code_column, dest),
+            HINT = CASE WHEN encode_table.target IS NULL THEN format(
+                'Add the code column%s first: ALTER TABLE %s ADD COLUMN %I real[]%s.',
+                CASE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                                      WHERE a.attrelid = dest AND a.attname = version_column
+                                        AND a.attnum > 0 AND NOT a.attisdropped)
+                     THEN ' and the version column' ELSE '' END,
+                dest, code_column,
+                CASE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                                      WHERE a.attrelid = dest AND a.attname = version_column
+                                        AND a.attnum > 0 AND NOT a.attisdropped)
+                     THEN format(', ADD COLUMN %I integer', version_column) ELSE '' END) ELSE format(
+                'The target holds the source''s key, the code and its version: CREATE TABLE %s (%I bigint PRIMARY KEY, %I real[], %I integer).',
+                dest, key, code_column, version_column) END;
+    END IF;
+    IF NOT (typ IN ('real[]'::regtype, 'double precision[]'::regtype)
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                       WHERE k.castsource = 'real[]'::regtype AND k.casttarget = typ
+                         AND k.castcontext IN ('a', 'i'))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('code column "%s" must be real[], double precision[] or a type with an assignment cast from real[]',
+                             code_column),
+            DETAIL = format('It is %s.', typ),
+            HINT = 'pgvector''s vector, halfvec and sparsevec have such a cast.';
+    END IF;
+    IF typmod > 0 AND latent <> typmod
+       AND (SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = typ) IN ('vector', 'halfvec', 'sparsevec') THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('code column "%s" has %s dimensions, but the codes of model "%s" version %s have %s',
+                             code_column, typmod, model_name, v, latent);
+    END IF;
+    SELECT a.atttypid INTO typ FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = dest AND a.attname = version_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of relation %s does not exist', version_column, dest),
+            HINT = format('Add it: ALTER TABLE %s ADD COLUMN %I integer.', dest, version_column);
+    END IF;
+    IF typ NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('version column "%s" must be smallint, integer or bigint', version_column),
+            DETAIL = format('It is %s.', typ);
+    END IF;
+
+    -- it commits: not inside a transaction block (checked here), nor from
+    -- inside a function (the first COMMIT refuses that, before any work)
+    PERFORM @extschema@.check_not_in_transaction_block('CALL autoencoder.encode_table()');
+    COMMIT;
+    started := clock_timestamp();
+    sync := pg_catalog.current_setting('synchronous_commit');
+
+    -- What there is to do.  A row needs work when its stored version IS
+    -- DISTINCT FROM v; the condition is written so that no statistics apply
+    -- (versions are >= 1): stale ones (a table just reset, a target just
+    -- truncated) would make the planner sort the whole table for every
+    -- batch instead of walking the key's index.
+    IF encode_table.target IS NULL THEN
+        from_sql := format('%s s', src);
+        pending := format('coalesce(s.%I, 0) <> %s', version_column, v);
+        -- one scan of the table: rows to do, never encoded, with a NULL input
+        EXECUTE format('SELECT count(*), count(*) FILTER (WHERE s.%1$I IS NULL),'
+                       '       count(*) FILTER (WHERE s.%2$I IS NULL)'
+                       '  FROM %3$s WHERE %4$s AND s.%5$I IS NOT NULL',
+                       version_column, input_column, from_sql, pending, key)
+            INTO total, never, nulls_total;
+    ELSE
+        from_sql := format('%s s LEFT JOIN %s d ON d.%I = s.%I', src, dst, key, key);
+        pending := format('coalesce(d.%I, 0) <> %s', version_column, v);
+        -- the source's keys only (an index-only scan where the visibility map
+        -- allows); rows with a NULL input are looked for batch by batch
+        EXECUTE format('SELECT count(*), count(*) FILTER (WHERE d.%1$I IS NULL)'
+                       '  FROM %2$s WHERE %3$s AND s.%4$I IS NOT NULL',
+                       version_column, from_sql, pending, key)
+            INTO total, never;
+        nulls_total := CASE WHEN in_notnull THEN 0 END;   -- NULL: not counted
+    END IF;
+    IF NOT key_notnull THEN
+        EXECUTE format('SELECT count(*) FROM %s s WHERE s.%I IS NULL', src, key) INTO null_keys;
+        IF null_keys > 0 THEN
+            RAISE WARNING '% of % with a NULL key "%" skipped',
+                null_keys || CASE WHEN null_keys = 1 THEN ' row' ELSE ' rows' END, source, key;
+        END IF;
+    END IF;
+    IF total = 0 THEN
+        RAISE NOTICE 'nothing to encode: every row of % has its code of model "%" version %',
+            source, model_name, v;
+        RETURN;
+    END IF;
+    RAISE NOTICE 'encoding % of % with model "%" version % (% without a code, % with codes of other versions)',
+        total || CASE WHEN total = 1 THEN ' row' ELSE ' rows' END, source, model_name, v, never, total - never;
+
+    -- One batch a transaction: the next batch_size rows to do in key order
+    -- after lo, read and encoded by encode_query and written by the
+    -- statement around it; hi is the batch's last key.
+    LOOP
+        -- the batch's COMMIT does not wait for its WAL flush (see above)
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+        after := CASE WHEN lo IS NULL THEN '' ELSE format(' AND s.%I > %s', key, lo) END;
+        IF encode_table.target IS NULL THEN
+            EXECUTE format(
+                'WITH u AS (UPDATE %1$s s SET %2$I = c.code, %3$I = %4$s'
+                '           FROM @extschema@.encode_query(%5$L, %6$L, %4$s) c'
+                '           WHERE s.%7$I = c.id RETURNING s.%7$I AS k)'
+                ' SELECT count(*), max(k) FROM u',
+                src, code_column, version_column, v, model_name,
+                format('SELECT s.%1$I, %2$s FROM %3$s WHERE %4$s AND s.%5$I IS NOT NULL%6$s'
+                       ' ORDER BY s.%1$I LIMIT %7$s',
+                       key, in_expr, from_sql, pending, input_column, after, batch_size),
+                key)
+                INTO batch_rows, hi;
+        ELSE
+            -- The target is locked against other writers until the COMMIT.
+            -- While it has no row past lo (a first run), every row of the
+            -- batch is new and a plain INSERT writes it: ON CONFLICT's
+            -- speculative insertion would cost as much again as the insert.
+            -- Otherwise rows it has are updated and the others inserted.
+            EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', dst);
+            EXECUTE format('SELECT EXISTS (SELECT FROM %s d%s)', dst,
+                           CASE WHEN lo IS NULL THEN '' ELSE format(' WHERE d.%I > %s', key, lo) END)
+                INTO seen;
+            IF NOT seen THEN
+                EXECUTE format(
+                    'WITH i AS (INSERT INTO %1$s (%2$I, %3$I, %4$I)'
+                    '           SELECT c.id, c.code, %5$s FROM @extschema@.encode_query(%6$L, %7$L, %5$s) c'
+                    '           RETURNING %2$I AS k)'
+                    ' SELECT count(*), max(k) FROM i',
+                    dst, key, code_column, version_column, v, model_name,
+                    format('SELECT s.%1$I, %2$s FROM %3$s s WHERE s.%4$I IS NOT NULL%5$s'
+                           ' ORDER BY s.%1$I LIMIT %6$s',
+                           key, in_expr, src, input_column, after, batch_size))
+                    INTO batch_rows, hi;
+            ELSE
+                EXECUTE format(
+                    'WITH c AS MATERIALIZED (SELECT * FROM @extschema@.encode_query(%5$L, %6$L, %4$s)),'
+                    ' u AS (UPDATE %1$s d SET %2$I = c.code, %3$I = %4$s FROM c WHERE d.%7$I = c.id'
+                    '       RETURNING d.%7$I AS k),'
+                    ' i AS (INSERT INTO %1$s (%7$I, %2$I, %3$I)'
+                    '       SELECT c.id, c.code, %4$s FROM c'
+                    '       WHERE NOT EXISTS (SELECT FROM %1$s d WHERE d.%7$I = c.id)'
+                    '       RETURNING %7$I AS k)'
+                    ' SELECT count(*), max(k) FROM (SELECT k FROM u UNION ALL SELECT k FROM i) w',
+                    dst, code_column, version_column, v, model_name,
+                    -- (the key bound in the ON clause too: the target's
+                    -- index is not read from its start for every batch)
+                    format('SELECT s.%1$I, %2$s FROM %3$s%4$s WHERE %5$s AND s.%6$I IS NOT NULL%7$s'
+                           ' ORDER BY s.%1$I LIMIT %8$s',
+                           key, in_expr, from_sql,
+                           CASE WHEN lo IS NULL THEN '' ELSE format(' AND d.%I > %s', key, lo) END,
+                           pending, input_column, after, batch_size),
+                    key)
+                    INTO batch_rows, hi;
+            END IF;
+        END IF;
+
+        -- rows with a NULL input up to hi (after the last batch: all the
+        -- rest) get a NULL code and the version
+        IF nulls_total IS NULL OR nulls_done < nulls_total THEN
+            after := after || CASE WHEN hi IS NULL THEN '' ELSE format(' AND s.%I <= %s', key, hi) END;
+            IF encode_table.target IS NULL THEN
+                EXECUTE format('UPDATE %1$s s SET %2$I = NULL, %3$I = %4$s'
+                               ' WHERE s.%5$I IS NULL AND s.%6$I IS NOT NULL AND %7$s%8$s',
+                               src, code_column, version_column, v, input_column, key, pending, after);
+            ELSIF NOT seen THEN
+                EXECUTE format('INSERT INTO %1$s (%2$I, %3$I, %4$I)'
+                               ' SELECT s.%2$I, NULL, %5$s FROM %6$s s'
+                               ' WHERE s.%7$I IS NULL AND s.%2$I IS NOT NULL%8$s',
+                               dst, key, code_column, version_column, v, src, input_column, after);
+            ELSE
+                EXECUTE format('INSERT INTO %1$s (%2$I, %3$I, %4$I)'
+                               ' SELECT s.%2$I, NULL, %5$s FROM %6$s'
+                               ' WHERE s.%7$I IS NULL AND s.%2$I IS NOT NULL AND %8$s%9$s'
+                               ' ON CONFLICT (%2$I) DO UPDATE SET %3$I = excluded.%3$I, %4$I = excluded.%4$I',
+                               dst, key, code_column, version_column, v, from_sql, input_column,
+                               pending, after);
+            END IF;
+            GET DIAGNOSTICS null_rows = ROW_COUNT;
+            nulls_done := nulls_done + null_rows;
+            batch_rows := batch_rows + null_rows;
+        END IF;
+        EXIT WHEN batch_rows = 0;
+        COMMIT;
+        lo := coalesce(hi, lo);
+        batches := batches + 1;
+        done := done + batch_rows;
+
+        -- Report the batches whose WAL is flushed, one NOTICE each: a batch
+        -- reported done survives a crash.  The flush is never waited for
+        -- here (the WAL writer does it while the next batch runs), so a
+        -- NOTICE may come a batch late.
+        unreported := unreported || done;
+        unreported_lsn := unreported_lsn || pg_catalog.pg_current_wal_insert_lsn();
+        flushed := pg_catalog.pg_current_wal_flush_lsn();
+        WHILE cardinality(unreported) > 0 AND unreported_lsn[1] <= flushed LOOP
+            PERFORM @extschema@.encode_table_progress(source::text, unreported[1], total, started);
+            unreported := unreported[2:];
+            unreported_lsn := unreported_lsn[2:];
+        END LOOP;
+    END LOOP;
+    -- the last transaction commits with the session's synchronous_commit
+    -- and a transaction id, so its commit waits for the WAL of every batch
+    PERFORM pg_catalog.set_config('synchronous_commit', sync, true);
+    PERFORM pg_catalog.txid_current();
+    COMMIT;
+    FOREACH batch_rows IN ARRAY unreported LOOP
+        PERFORM @extschema@.encode_table_progress(source::text, batch_rows, total, started);
+    END LOOP;
+    secs := extract(epoch FROM clock_timestamp() - started);
+    RAISE NOTICE 'encoded % of % with model "%" version % in %',
+        done || CASE WHEN done = 1 THEN ' row' ELSE ' rows' END, source, model_name, v,
+        batches || CASE WHEN batches = 1 THEN ' batch' ELSE ' batches' END
+        USING DETAIL = format('%s s, %s rows/s.', round(secs::numeric, 2),
+                              round(done / greatest(secs, 1e-6)));
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.encode_table(text, regclass, name, name, name, regclass, name, integer, integer) IS 'writes every row''s code under one model version (default: the one deployed when the call starts) and that version, into columns of the source or into a target table by key; batch by batch in key order, committing each batch with a progress NOTICE; only rows whose stored version differs are done, so a rerun resumes, and after a deployment re-encodes only the older rows';

@@ -20,6 +20,19 @@
  * Any exit from the backend's loop, an ERROR included, stops and joins the
  * thread first (PG_FINALLY).  With a single block nothing is started.
  *
+ * A row's code does not depend on the rows it shares a block with.  For
+ * small products OpenBLAS takes other kernels (sgemv for one row, "small
+ * matrix" kernels for a few rows), which round differently from the blocked
+ * sgemm; so the last, partial block is padded with zero rows to a full
+ * block, and every row is encoded by the same product shape.  A query
+ * cut into pieces (encode_table()'s batches, a resumed run) then gives
+ * exactly the codes of one run over all its rows.  The price is at most one
+ * block of extra arithmetic per call.
+ *
+ * encode_query(name, source) encodes with the deployed version (the
+ * per-backend cache); encode_query(name, source, version) with that
+ * version, read from autoencoder.models and parsed for the call.
+ *
  *-------------------------------------------------------------------------
  */
 #include "ae_pg.h"
@@ -76,7 +89,8 @@ encoder_main(void *arg)
 			break;
 		b = e->job;
 		pthread_mutex_unlock(&e->mu);
-		ae_encode(e->model, b->x, b->rows, b->codes, e->work);
+		/* a block is full, or the last one padded to full: see the top */
+		ae_encode(e->model, b->x, BATCH_ROWS, b->codes, e->work);
 		pthread_mutex_lock(&e->mu);
 		e->job = NULL;
 		e->finished = b;
@@ -181,6 +195,23 @@ id_value(Datum d, Oid type)
 	return 0;					/* keep the compiler quiet */
 }
 
+/* What the error context callback reports: the source row being read. */
+typedef struct RowContext
+{
+	bool		active;			/* reading a row's array */
+	int64		id;
+} RowContext;
+
+/* Error context: name the source row whose array failed to convert. */
+static void
+row_error_context(void *arg)
+{
+	RowContext *rc = arg;
+
+	if (rc->active)
+		errcontext("source row with id " INT64_FORMAT, rc->id);
+}
+
 /* Allocate a block's buffers in cxt. */
 static void
 block_init(Block *b, const ae_model *m, MemoryContext cxt)
@@ -202,7 +233,13 @@ run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
 	int			d = m->arch.n_input;
 	Block	   *cur = &blocks[0];
 	Block	   *inflight = NULL;
+	RowContext	rc = {false, 0};
+	ErrorContextCallback errcb;
 
+	errcb.callback = row_error_context;
+	errcb.arg = &rc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	for (;;)
 	{
 		TupleDesc	desc;
@@ -216,7 +253,7 @@ run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
 		if (desc->natts < 2 || !ae_is_float_array_type(SPI_gettypeid(desc, 2)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("source must return an id and a real[] or double precision[] column")));
+					 errmsg("source must return an id and a real[], double precision[], integer[] or numeric[] column")));
 		idtype = SPI_gettypeid(desc, 1);
 		old = MemoryContextSwitchTo(tmp);
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -229,8 +266,11 @@ run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
 			if (idnull || xnull)
 				continue;		/* like the STRICT per-row functions */
 			cur->ids[cur->rows] = id_value(idd, idtype);
+			rc.id = cur->ids[cur->rows];
+			rc.active = true;
 			ae_array_to_floats(DatumGetArrayTypeP(xd), cur->x + (size_t) cur->rows * d,
 							   d, "input");
+			rc.active = false;
 			if (++cur->rows < BATCH_ROWS)
 				continue;
 
@@ -255,47 +295,103 @@ run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
 		MemoryContextReset(tmp);
 		SPI_freetuptable(SPI_tuptable);
 	}
+	error_context_stack = errcb.previous;
+	if (cur->rows > 0)
+	{
+		/*
+		 * The last, partial block, padded with zero rows to a full block
+		 * (see the top of the file): to the thread while the block in
+		 * flight is emitted, or encoded here if it is the only one.
+		 */
+		memset(cur->x + (size_t) cur->rows * d, 0,
+			   sizeof(float) * (size_t) (BATCH_ROWS - cur->rows) * d);
+		if (inflight)
+		{
+			encoder_wait(enc, inflight);
+			encoder_submit(enc, cur);
+			emit_block(rsinfo, inflight, m->arch.latent);
+			inflight = cur;
+		}
+		else
+		{
+			ae_encode(m, cur->x, BATCH_ROWS, cur->codes, enc->work);
+			emit_block(rsinfo, cur, m->arch.latent);
+		}
+	}
 	if (inflight)
 	{
 		encoder_wait(enc, inflight);
 		emit_block(rsinfo, inflight, m->arch.latent);
 	}
-	if (cur->rows > 0)
-	{
-		/* the last partial block: the thread is idle, encode it here */
-		ae_encode(m, cur->x, cur->rows, cur->codes, enc->work);
-		emit_block(rsinfo, cur, m->arch.latent);
-	}
+}
+
+/*
+ * Read version `version` of model name into m, allocated in cxt (SPI
+ * connected); undefined_object if the name has no such version.
+ */
+static void
+load_version(const char *name, int32 version, ae_model *m, MemoryContext cxt)
+{
+	AeModelRow	row;
+	struct varlena *bytes;
+
+	ae_check_model_name(name);
+	if (version < 1 || !ae_spi_model_row(name, version, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version)));
+	bytes = PG_DETOAST_DATUM_PACKED(row.model);
+	ae_model_from_bytes((const unsigned char *) VARDATA_ANY(bytes),
+						VARSIZE_ANY_EXHDR(bytes), m, cxt, ERRCODE_DATA_CORRUPTED);
+	if ((Pointer) bytes != DatumGetPointer(row.model))
+		pfree(bytes);
 }
 
 PG_FUNCTION_INFO_V1(ae_encode_query);
 
-/* encode_query(model_name, source) RETURNS TABLE (id bigint, code real[]) */
+/*
+ * encode_query(model_name, source [, version]) RETURNS TABLE (id bigint,
+ * code real[]).  The two-argument form is STRICT; the three-argument one
+ * returns no rows for a NULL name or source, like it, and takes a NULL
+ * version for the deployed one (as get_model() does).
+ */
 Datum
 ae_encode_query(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	AeCachedModel *entry;
+	bool		pinned = PG_NARGS() > 2 && !PG_ARGISNULL(2);
+	char	   *name;
+	char	   *source;
 	MemoryContext cxt,
 				tmp;
 	ae_model	model;
-	ae_allocator alloc;
 	Block		blocks[2];
 	Encoder		enc;
 	Portal		portal;
 
 	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return (Datum) 0;
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	source = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ae_blas_check();
 
-	/* a private copy: the cache entry may be replaced while we run SPI */
-	entry = ae_cache_get(name, true);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "autoencoder encode_query",
 								ALLOCSET_DEFAULT_SIZES);
-	ae_pg_allocator(&alloc, cxt);
-	if (ae_model_copy(&model, &entry->s.model, &alloc) != AE_OK)
-		elog(ERROR, "could not copy the model");
+	if (!pinned)
+	{
+		/* a private copy: the cache entry may be replaced while we run SPI */
+		AeCachedModel *entry = ae_cache_get(name, true);
+		ae_allocator alloc;
+
+		ae_pg_allocator(&alloc, cxt);
+		if (ae_model_copy(&model, &entry->s.model, &alloc) != AE_OK)
+			elog(ERROR, "could not copy the model");
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (pinned)
+		load_version(name, PG_GETARG_INT32(2), &model, cxt);
 	block_init(&blocks[0], &model, cxt);
 	block_init(&blocks[1], &model, cxt);
 	memset(&enc, 0, sizeof(enc));
@@ -305,10 +401,8 @@ ae_encode_query(PG_FUNCTION_ARGS)
 	tmp = AllocSetContextCreate(cxt, "autoencoder encode_query rows",
 								ALLOCSET_DEFAULT_SIZES);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	portal = ae_source_cursor(source,
-							  "Pass a SELECT of an id and a real[] or double precision[] column.");
+							  "Pass a SELECT of an id and an array column: real[], double precision[], integer[] or numeric[].");
 	PG_TRY();
 	{
 		run_pipeline(rsinfo, portal, &model, blocks, &enc, tmp);
