@@ -80,6 +80,7 @@ static const exp_row expected[] = {
 	{"deploy", AE_OT_ENUM, TRAIN, 0, 0, 0, 0, 0, 0, AE_DEPLOY_ALWAYS, "text", "'always'",
 	"always, if_better, never"},
 	{"warm_start", AE_OT_BOOL, TRAIN, 0, 0, 0, 0, 0, 0, 0, "boolean", "false", "true, false"},
+	{"align", AE_OT_BOOL, TRAIN, 1, 0, 0, 0, 0, 0, 0, "boolean", "NULL", "true, false"},
 	{"anomaly_quantile", AE_OT_FLOAT, BOTH, 0, 0, 0, 1, 0, 0, 0.99, "double precision", "0.99",
 	"[0, 1]"},
 	{"max_rows", AE_OT_BIGINT, FIT, 1, 0, 1, 2147483647.0, 0, 0, 0, "bigint", "NULL",
@@ -112,6 +113,7 @@ field(const ae_options *o, const char *name)
 	F("solver", o->solver);
 	F("deploy", o->deploy);
 	F("warm_start", o->warm_start);
+	F("align", o->align);
 	F("anomaly_quantile", o->anomaly_quantile);
 	F("max_rows", o->max_rows);
 #undef F
@@ -870,10 +872,19 @@ test_json_misc(void)
 		  o.cfg.validation_fraction == 0 && o.cfg.patience == 0 && (int64_t) o.cfg.seed == -7 &&
 		  o.solver == AE_SOLVER_SGD && o.anomaly_quantile == 1 && o.max_rows == 1000,
 		  "from_json fit: every option of fit() at once (%s)", err.message);
-	CHECK(st == AE_OK && o.given == (((UINT64_C(1) << N_EXPECTED) - 1) &
-									  ~(UINT64_C(1) << ae_option_index(row("deploy"))) &
-									  ~(UINT64_C(1) << ae_option_index(row("warm_start")))),
-		  "from_json fit: the given bits are exactly the keys given");
+	{
+		static const char *const keys[] = {
+			"latent_dim", "hidden_units", "activation", "output_activation", "epochs",
+			"batch_size", "learning_rate", "optimizer", "weight_decay", "sparsity", "noise",
+			"noise_level", "scaling", "validation_fraction", "patience", "seed", "solver",
+		"anomaly_quantile", "max_rows", NULL};
+		uint64_t	want = 0;
+
+		for (int i = 0; keys[i]; i++)
+			want |= UINT64_C(1) << ae_option_index(row(keys[i]));
+		CHECK(st == AE_OK && o.given == want,
+			  "from_json fit: the given bits are exactly the keys given");
+	}
 
 	/* unknown keys: the hint lists the entry point's options */
 	st = from_json(&o, "{\"epochs\": 3, \"bogus\": 1}", FIT, &err, &ctx);

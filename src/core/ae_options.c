@@ -112,6 +112,9 @@ static const ae_option_desc option_table[] = {
 	{"warm_start", AE_OT_BOOL, AE_OPT_TRAIN, OFF(warm_start), 0,
 	 0, 0, 0, NULL, 0,
 	"start from the deployed version's weights and scaling (same architecture)"},
+	{"align", AE_OT_BOOL, AE_OPT_TRAIN | AE_OPT_AUTO, OFF(align), 0,
+	 0, 0, 0, NULL, 0,
+	"rotate and scale the new code space onto the deployed version's (orthogonal Procrustes with one scale, on the codes of up to 10,000 training rows; reconstructions unchanged), so codes stored from it stay comparable; needs a linear code layer and the same input and code sizes; by default on without warm_start, where possible"},
 	{"anomaly_quantile", AE_OT_FLOAT, TF, OFF(anomaly_quantile), 0,
 	 0, 1, 0.99, NULL, 0,
 	"quantile of the validation rows' reconstruction errors kept as the anomaly threshold"},
@@ -613,6 +616,25 @@ ae_options_from_json(ae_options *o, const char *text, size_t len, int where,
 #define GIVEN(o, name) \
 	(((o)->given >> ae_option_index(ae_option_find(name, TF | AE_OPT_TRAIN | AE_OPT_FIT))) & 1)
 
+/* Whether the models of o have a linear code layer (they can be aligned). */
+int
+ae_options_code_linear(const ae_options *o)
+{
+	return o->arch.activation == AE_ACT_LINEAR;
+}
+
+/*
+ * Whether train() aligns the new version to the deployed one: align given
+ * true, or not given and no warm start.
+ */
+int
+ae_options_wants_align(const ae_options *o)
+{
+	if (GIVEN(o, "align"))
+		return o->align;
+	return !o->warm_start && ae_options_code_linear(o);
+}
+
 /* Checks that need no data; resolves the solver and the output activation. */
 ae_status
 ae_options_check(ae_options *o, ae_error *err)
@@ -648,6 +670,14 @@ ae_options_check(ae_options *o, ae_error *err)
 	else if (!GIVEN(o, "output_activation"))
 		o->arch.output_activation = o->arch.scaling == AE_SCALING_MINMAX ?
 			AE_ACT_SIGMOID : AE_ACT_LINEAR;
+	if (GIVEN(o, "align") && o->align && !ae_options_code_linear(o))
+	{
+		ae_fail(err, AE_EINVAL, "align needs a linear code layer");
+		ae_error_detail(err, "The code layer applies activation %s; a rotation of its output cannot be undone by the decoder.",
+						ae_activation_name(o->arch.activation));
+		ae_error_hint(err, "Use activation => 'linear', or leave align unset.");
+		return AE_EINVAL;
+	}
 	if (o->cfg.noise == AE_NOISE_MASKING && o->cfg.noise_level >= 1.0)
 		return ae_fail(err, AE_EINVAL, "noise_level must be below 1 for masking, not %g",
 					   o->cfg.noise_level);

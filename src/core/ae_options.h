@@ -46,6 +46,8 @@ typedef struct ae_options
 	ae_solver	solver;
 	ae_deploy	deploy;
 	int			warm_start;
+	int			align;			/* 1 when given true or resolved on (see
+								 * ae_options.c) */
 	double		anomaly_quantile;
 	int64_t		max_rows;		/* fit: rows sampled; 0 until resolved */
 	uint64_t	given;			/* bit i: row i was set by the caller */
@@ -135,6 +137,10 @@ ae_status	ae_options_from_json(ae_options *o, const char *text, size_t len,
  */
 ae_status	ae_options_check(ae_options *o, ae_error *err);
 ae_status	ae_options_resolve(ae_options *o, int n_input, ae_error *err);
+/* Whether o's models have a linear code layer (they can be aligned). */
+int			ae_options_code_linear(const ae_options *o);
+/* Whether train() should align the new version to the deployed one. */
+int			ae_options_wants_align(const ae_options *o);
 /* Range checks of a training configuration alone (ae_train's guard). */
 ae_status	ae_train_config_check(const ae_train_config *cfg, ae_error *err);
 

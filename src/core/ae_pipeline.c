@@ -336,6 +336,17 @@ training_members(ae_json *j, const ae_build_output *out, int with_quantiles)
 	ae_json_integer(j, "evaluation_rows", (int64_t) out->n_evaluated);
 	ae_json_string(j, "evaluated_on", out->eval_on_validation ? "validation rows" : "training rows");
 	ae_json_bool(j, "warm_started", out->warm_started);
+	if (out->aligned_to)
+	{
+		/* mismatch: sum |z_new - z_deployed|^2 / sum |z_deployed - mean|^2 */
+		ae_json_object_begin(j, "alignment");
+		ae_json_integer(j, "version", out->aligned_to);
+		ae_json_integer(j, "rows", (int64_t) out->align.rows);
+		ae_json_number(j, "mismatch_before", out->align.before);
+		ae_json_number(j, "mismatch_after", out->align.after);
+		ae_json_number(j, "scale", out->align.scale);
+		ae_json_object_end(j);
+	}
 	if (out->quantiles && with_quantiles)
 	{
 		/* as float32 values: enough for a threshold, half the text */
@@ -393,6 +404,33 @@ describe(const ae_build_input *in, ae_build_output *out,
 	return meta;
 }
 
+/*
+ * Before training: evenly spaced rows (at most AE_ALIGN_ROWS) and the codes
+ * align_to gives them while they are raw, into *idx, *codes, *n.
+ */
+static ae_status
+align_prepare(const ae_build_input *in, const ae_allocator *alloc,
+			  size_t **idx, float **codes, size_t *n, ae_error *err)
+{
+	size_t		kept = (size_t) in->counts.kept;
+	size_t		step = kept > AE_ALIGN_ROWS ? (kept + AE_ALIGN_ROWS - 1) / AE_ALIGN_ROWS : 1;
+
+	*idx = NULL;
+	*codes = NULL;
+	*n = 0;
+	if (in->align_to == NULL || in->rows == NULL || kept < 2)
+		return AE_OK;
+	*n = (kept + step - 1) / step;
+	*idx = alloc_or_fail(alloc, sizeof(size_t) * *n, err);
+	if (*idx == NULL)
+		return AE_ENOMEM;
+	for (size_t i = 0; i < *n; i++)
+		(*idx)[i] = i * step;
+	*codes = ae_align_codes(in->align_to, (const float *const *) in->rows, *idx, *n,
+							alloc, &in->cb);
+	return *codes ? AE_OK : ae_fail(err, AE_ENOMEM, "out of memory");
+}
+
 /* Build a model from rows or moments; see the file header. */
 ae_status
 ae_build(const ae_build_input *in, const ae_allocator *alloc,
@@ -403,6 +441,9 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 	ae_status	st;
 	char	   *meta;
 	size_t		meta_len;
+	size_t	   *align_idx = NULL,
+				align_n = 0;
+	float	   *align_codes = NULL;
 
 	memset(out, 0, sizeof(*out));
 	memset(&model, 0, sizeof(model));
@@ -423,7 +464,9 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 						(int) (AE_MAX_MODEL_BYTES >> 20));
 		return AE_ELIMIT;
 	}
-	st = build_baseline(in, alloc, out, err);
+	st = align_prepare(in, alloc, &align_idx, &align_codes, &align_n, err);
+	if (st == AE_OK)
+		st = build_baseline(in, alloc, out, err);
 	if (st == AE_OK)
 	{
 		if (o->solver == AE_SOLVER_EXACT)
@@ -436,6 +479,21 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 	}
 	if (st == AE_OK)
 		st = check_model(o, &model, err);
+	if (st == AE_OK && align_codes)
+	{
+		/* the rows are scaled now, as training left them */
+		st = ae_align(&model, in->rows, align_idx, align_n, 1, align_codes, alloc,
+					  &in->cb, &out->align, err);
+		if (st == AE_OK)
+		{
+			out->aligned_to = in->align_version;
+			st = check_model(o, &model, err);
+		}
+	}
+	if (align_idx)
+		alloc->release(alloc->ctx, align_idx);
+	if (align_codes)
+		alloc->release(alloc->ctx, align_codes);
 	if (st == AE_OK)
 		st = evaluate_rows(in, &model, alloc, out, err);
 	if (st == AE_OK)
@@ -473,6 +531,8 @@ ae_build_bytes(const ae_options *o, uint64_t rows)
 				bytes = (double) rows * (4.0 * d + 16.0);
 	double		pca = 8.0 * (2.0 * d * d + 4.0 * d * a->latent + 40.0 * d);
 
+	/* alignment: two code sets in float, centred copies in double */
+	bytes += 24.0 * (double) (rows < AE_ALIGN_ROWS ? rows : AE_ALIGN_ROWS) * a->latent;
 	if (o->solver == AE_SOLVER_EXACT)
 		return bytes + pca;
 	{

@@ -16,6 +16,7 @@
 #ifndef AE_PIPELINE_H
 #define AE_PIPELINE_H
 
+#include "ae_align.h"
 #include "ae_core.h"
 #include "ae_json.h"
 #include "ae_options.h"
@@ -89,6 +90,9 @@ typedef struct ae_build_input
 	ae_counts	counts;
 	const ae_moments *moments;	/* exact moments of every row read, or NULL */
 	const ae_model *init;		/* warm start from these weights, or NULL */
+	const ae_model *align_to;	/* rotate the code space onto this model's
+								 * (ae_align.h), or NULL */
+	int			align_version;	/* align_to's version, for the figures */
 	const char *name;			/* model name, or NULL (fit) */
 	const char *source;			/* source query, or NULL */
 	int			where;			/* AE_OPT_TRAIN or AE_OPT_FIT */
@@ -114,6 +118,8 @@ typedef struct ae_build_output
 	int			eval_on_validation; /* eval rows are the validation rows */
 	size_t		n_evaluated;	/* eval rows */
 	int			warm_started;	/* trained from the given weights */
+	int			aligned_to;		/* version the codes were aligned to, or 0 */
+	ae_align_stats align;		/* how closely, when aligned_to */
 	float	   *eval_raw;		/* (n_eval, n_input) if keep_eval_rows */
 	size_t		n_eval;
 	ae_train_result res;

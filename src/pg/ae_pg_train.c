@@ -236,6 +236,30 @@ warm_start_model(const char *name, const ae_options *o, ae_model *m,
 	return true;
 }
 
+/*
+ * The deployed version of name to align the new codes to, if o wants it
+ * (ae_options_wants_align) and one of the same input and code sizes is
+ * deployed; a NOTICE says why a deployed version is not used.
+ */
+static bool
+align_model(const char *name, const ae_options *o, ae_model *m, int32 *version,
+			MemoryContext cxt)
+{
+	if (!ae_options_wants_align(o) || !deployed_model(name, m, version, cxt))
+		return false;
+	if (m->arch.n_input != o->arch.n_input || m->arch.latent != o->arch.latent)
+	{
+		ereport(NOTICE,
+				(errmsg("codes not aligned: the deployed version %d of \"%s\" is a %d -> %d model, this one %d -> %d",
+						*version, name, m->arch.n_input, m->arch.latent,
+						o->arch.n_input, o->arch.latent),
+				 errdetail("Codes stored from version %d are not comparable with codes of the new version.",
+						   *version)));
+		return false;
+	}
+	return true;
+}
+
 /* The NOTICE of an if_better decision. */
 static void
 notice_decision(const ae_deploy_decision *dec)
@@ -267,11 +291,14 @@ ae_train_sql(PG_FUNCTION_ARGS)
 	char	   *name,
 			   *source;
 	ae_model	init,
-				current;
+				current,
+				align_to;
 	int32		version,
-				current_version = 0;
+				current_version = 0,
+				align_version = 0;
 	bool		has_current,
-				warm;
+				warm,
+				align;
 	int64		id;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -312,6 +339,8 @@ ae_train_sql(PG_FUNCTION_ARGS)
 				 errdetail("autoencoder.max_training_rows is %d.",
 						   ae_max_training_rows)));
 	warm = o.warm_start && warm_start_model(name, &o, &init, cxt);
+	align = align_model(name, &o, &align_to, &align_version, cxt);
+	o.align = align;			/* the configuration records what was done */
 
 	memset(&in, 0, sizeof(in));
 	in.opts = &o;
@@ -320,6 +349,8 @@ ae_train_sql(PG_FUNCTION_ARGS)
 	in.counts.skipped = sr.skipped;
 	in.counts.kept = sr.rs.n;
 	in.init = warm ? &init : NULL;
+	in.align_to = align ? &align_to : NULL;
+	in.align_version = align_version;
 	in.name = name;
 	in.source = source;
 	in.where = AE_OPT_TRAIN;
@@ -331,6 +362,12 @@ ae_train_sql(PG_FUNCTION_ARGS)
 	if (ae_build(&in, &alloc, &out, &err) != AE_OK)
 		ae_pg_raise(&err);
 	ae_pg_notice_built(&o, &out);
+	if (out.aligned_to)
+		ereport(NOTICE,
+				(errmsg("aligned the codes to version %d's on %zu rows: mismatch %.3g before, %.3g after",
+						out.aligned_to, out.align.rows, out.align.before, out.align.after),
+				 errdetail("Mismatch is the squared distance between the two versions' codes of the same rows, relative to the spread of version %d's codes.",
+						   out.aligned_to)));
 
 	/* decide under the name's lock, against what is deployed now */
 	version = ae_spi_next_version(name);
