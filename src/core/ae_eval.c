@@ -65,45 +65,86 @@ ae_eval_block(const ae_model *m, const float *x, int rows, float *work,
 	}
 }
 
-/* Rows (n, d) scaled to unit length in place (zero rows stay zero). */
+/* Squared norms of rows (n, d), summed in double, and their inverse roots. */
 static void
-normalize_rows(float *v, size_t n, int d)
+row_norms(const float *v, size_t n, int d, float *sq, float *inv)
 {
 	for (size_t r = 0; r < n; r++)
 	{
-		float	   *row = v + r * d;
 		double		s = 0.0;
 
 		for (int i = 0; i < d; i++)
-			s += (double) row[i] * row[i];
-		if (s > 0.0)
-		{
-			float		inv = (float) (1.0 / sqrt(s));
-
-			for (int i = 0; i < d; i++)
-				row[i] *= inv;
-		}
+			s += (double) v[r * d + i] * v[r * d + i];
+		sq[r] = (float) s;
+		inv[r] = s > 0.0 ? (float) (1.0 / sqrt(s)) : 0.0f;
 	}
 }
 
 /*
- * The k best base rows for each of nq queries: top (nq, k) indexes.  vec
- * (n, d) holds the base rows; the queries are rows query[0..nq).  cosine:
- * rows already unit length, larger dot is better; else smaller
- * ||b||^2 - 2 q.b.  sim holds QUERY_BLOCK * n floats, norm n floats.
+ * The k largest of score[0..n) but skip, into best (indexes, best first;
+ * (size_t) -1 where fewer than k).  Ties keep the lower index first.
  */
 static void
-nearest(const float *vec, size_t n, int d, const size_t *query, size_t nq,
-		int k, int cosine, float *sim, float *qbuf, float *norm, size_t *top)
+select_top(const float *score, size_t n, size_t skip, int k, size_t *best)
 {
+	float		kept[AE_EVAL_MAX_K];
+	int			have = 0;
+
 	for (size_t b = 0; b < n; b++)
 	{
-		double		s = 0.0;
+		float		s = score[b];
+		int			pos;
 
-		for (int i = 0; i < d; i++)
-			s += (double) vec[b * d + i] * vec[b * d + i];
-		norm[b] = (float) s;
+		if (b == skip || (have == k && !(s > kept[k - 1])))
+			continue;
+		pos = have < k ? have++ : k - 1;
+		while (pos > 0 && s > kept[pos - 1])
+		{
+			kept[pos] = kept[pos - 1];
+			best[pos] = best[pos - 1];
+			pos--;
+		}
+		kept[pos] = s;
+		best[pos] = b;
 	}
+	for (; have < k; have++)
+		best[have] = (size_t) -1;
+}
+
+/* Floats of work ae_eval_neighbours needs. */
+static size_t
+neighbour_floats(int d, size_t n)
+{
+	return (size_t) QUERY_BLOCK * n + (size_t) QUERY_BLOCK * d + 2 * n + n;
+}
+
+/*
+ * Each query's k nearest base rows by cosine (top_cos) and by L2 (top_l2),
+ * both (nq, k), from one similarity sgemm per block of queries: cosine is
+ * q.b / (|q| |b|), L2 ranks by 2 q.b - |b|^2.  vec (n, d) holds the base
+ * rows; the queries are rows query[0..nq).
+ */
+ae_status
+ae_eval_neighbours(const float *vec, int d, size_t n, const size_t *query,
+				   size_t nq, int k, const ae_allocator *alloc,
+				   size_t *top_cos, size_t *top_l2)
+{
+	float	   *sim,
+			   *qbuf,
+			   *sq,
+			   *inv,
+			   *score;
+
+	if (k < 1 || k > AE_EVAL_MAX_K || (size_t) k >= n)
+		return AE_EINVAL;
+	sim = alloc->alloc(alloc->ctx, sizeof(float) * neighbour_floats(d, n));
+	if (sim == NULL)
+		return AE_ENOMEM;
+	qbuf = sim + (size_t) QUERY_BLOCK * n;
+	sq = qbuf + (size_t) QUERY_BLOCK * d;
+	inv = sq + n;
+	score = inv + n;
+	row_norms(vec, n, d, sq, inv);
 	for (size_t q0 = 0; q0 < nq; q0 += QUERY_BLOCK)
 	{
 		int			cnt = (int) (nq - q0 < QUERY_BLOCK ? nq - q0 : QUERY_BLOCK);
@@ -115,41 +156,24 @@ nearest(const float *vec, size_t n, int d, const size_t *query, size_t nq,
 					1.0f, qbuf, d, vec, d, 0.0f, sim, (int) n);
 		for (int q = 0; q < cnt; q++)
 		{
-			float	   *row = sim + (size_t) q * n;
-			size_t	   *best = top + (q0 + q) * k;
-			float		score[AE_EVAL_MAX_K];
-			int			have = 0;
+			const float *row = sim + (size_t) q * n;
+			size_t		self = query[q0 + q];
 
 			for (size_t b = 0; b < n; b++)
-			{
-				float		s;
-				int			pos;
-
-				if (b == query[q0 + q])
-					continue;	/* a row is not its own neighbour */
-				s = cosine ? row[b] : 2.0f * row[b] - norm[b];	/* larger is nearer */
-				if (have == k && !(s > score[k - 1]))
-					continue;
-				/* insert into the sorted list of the k best */
-				pos = have < k ? have++ : k - 1;
-				while (pos > 0 && s > score[pos - 1])
-				{
-					score[pos] = score[pos - 1];
-					best[pos] = best[pos - 1];
-					pos--;
-				}
-				score[pos] = s;
-				best[pos] = b;
-			}
-			for (; have < k; have++)
-				best[have] = (size_t) -1;
+				score[b] = row[b] * inv[self] * inv[b];
+			select_top(score, n, self, k, top_cos + (q0 + q) * k);
+			for (size_t b = 0; b < n; b++)
+				score[b] = 2.0f * row[b] - sq[b];
+			select_top(score, n, self, k, top_l2 + (q0 + q) * k);
 		}
 	}
+	alloc->release(alloc->ctx, sim);
+	return AE_OK;
 }
 
 /* Share of the sets a and b (nq sets of k) that agree, averaged. */
-static double
-overlap(const size_t *a, const size_t *b, size_t nq, int k)
+double
+ae_eval_overlap(const size_t *a, const size_t *b, size_t nq, int k)
 {
 	double		total = 0.0;
 
@@ -170,9 +194,10 @@ overlap(const size_t *a, const size_t *b, size_t nq, int k)
 }
 
 /*
- * Recall@k of codes (n, c) against inputs (n, d) for the queries query[0..nq)
- * (indexes into the n base rows), by cosine and by L2.  inputs and codes are
- * left as they were.
+ * Recall@k of codes (n, c) against inputs (n, d) for the queries
+ * query[0..nq) (indexes into the n base rows), by cosine and by L2.  A
+ * caller measuring several models on the same rows computes the inputs'
+ * neighbours once with ae_eval_neighbours instead.
  */
 ae_status
 ae_eval_recall(const float *inputs, int d, const float *codes, int c,
@@ -180,45 +205,20 @@ ae_eval_recall(const float *inputs, int d, const float *codes, int c,
 			   const ae_allocator *alloc, double *recall_cosine,
 			   double *recall_l2)
 {
-	int			w = d > c ? d : c;
-	size_t		floats = n * (size_t) w + (size_t) QUERY_BLOCK * n +
-		(size_t) QUERY_BLOCK * w + n;
-	float	   *vec,
-			   *sim,
-			   *qbuf,
-			   *norm;
-	size_t	   *top;
+	size_t	   *top = alloc->alloc(alloc->ctx, sizeof(size_t) * 4 * (nq ? nq : 1) * (size_t) k);
+	size_t		per = nq * (size_t) k;
+	ae_status	st;
 
-	if (k < 1 || k > AE_EVAL_MAX_K || (size_t) k >= n)
-		return AE_EINVAL;
-	vec = alloc->alloc(alloc->ctx, sizeof(float) * floats);
-	top = alloc->alloc(alloc->ctx, sizeof(size_t) * 2 * nq * (size_t) k);
-	if (vec == NULL || top == NULL)
-	{
-		if (vec)
-			alloc->release(alloc->ctx, vec);
-		if (top)
-			alloc->release(alloc->ctx, top);
+	if (top == NULL)
 		return AE_ENOMEM;
-	}
-	sim = vec + n * (size_t) w;
-	qbuf = sim + (size_t) QUERY_BLOCK * n;
-	norm = qbuf + (size_t) QUERY_BLOCK * w;
-	for (int metric = 0; metric < 2; metric++)
+	st = ae_eval_neighbours(inputs, d, n, query, nq, k, alloc, top, top + per);
+	if (st == AE_OK)
+		st = ae_eval_neighbours(codes, c, n, query, nq, k, alloc, top + 2 * per, top + 3 * per);
+	if (st == AE_OK)
 	{
-		int			cosine = metric == 0;
-
-		memcpy(vec, inputs, sizeof(float) * n * d);
-		if (cosine)
-			normalize_rows(vec, n, d);
-		nearest(vec, n, d, query, nq, k, cosine, sim, qbuf, norm, top);
-		memcpy(vec, codes, sizeof(float) * n * c);
-		if (cosine)
-			normalize_rows(vec, n, c);
-		nearest(vec, n, c, query, nq, k, cosine, sim, qbuf, norm, top + nq * k);
-		*(cosine ? recall_cosine : recall_l2) = overlap(top, top + nq * k, nq, k);
+		*recall_cosine = ae_eval_overlap(top, top + 2 * per, nq, k);
+		*recall_l2 = ae_eval_overlap(top + per, top + 3 * per, nq, k);
 	}
-	alloc->release(alloc->ctx, vec);
 	alloc->release(alloc->ctx, top);
-	return AE_OK;
+	return st;
 }

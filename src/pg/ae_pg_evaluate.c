@@ -148,22 +148,23 @@ read_source(const char *source, EvalModels *em, ae_rowstore *rs,
 	ae_rowstore_finish(rs);
 }
 
-/* Recall@10 (cosine, L2) of model m's codes on the sample; NaN if too few. */
+/*
+ * Recall@10 (cosine, L2) of model m's codes on the sample, against the
+ * inputs' neighbours in_top (cosine then L2, nq x RECALL_K each).
+ */
 static void
 recall(const ae_model *m, const ae_rowstore *rs, const float *base,
-	   const size_t *queries, size_t nq, MemoryContext cxt, double *cos,
-	   double *l2)
+	   const size_t *queries, size_t nq, const size_t *in_top, MemoryContext cxt,
+	   double *cos, double *l2)
 {
 	int			d = m->arch.n_input,
 				c = m->arch.latent;
 	float	   *codes = MemoryContextAllocHuge(cxt, sizeof(float) * rs->n * c);
 	float	   *work = MemoryContextAllocHuge(cxt, sizeof(float) *
 											  ae_infer_floats(m, BLOCK_ROWS));
+	size_t	   *top = MemoryContextAllocHuge(cxt, sizeof(size_t) * 2 * nq * RECALL_K);
 	ae_allocator alloc;
 
-	*cos = *l2 = NAN;
-	if (rs->n <= RECALL_K)
-		return;
 	for (size_t r = 0; r < rs->n; r += BLOCK_ROWS)
 	{
 		int			cnt = (int) Min((size_t) BLOCK_ROWS, rs->n - r);
@@ -172,9 +173,12 @@ recall(const ae_model *m, const ae_rowstore *rs, const float *base,
 		CHECK_FOR_INTERRUPTS();
 	}
 	ae_pg_allocator(&alloc, cxt);
-	if (ae_eval_recall(base, d, codes, c, rs->n, queries, nq, RECALL_K, &alloc,
-					   cos, l2) != AE_OK)
+	if (ae_eval_neighbours(codes, c, rs->n, queries, nq, RECALL_K, &alloc,
+						   top, top + nq * RECALL_K) != AE_OK)
 		elog(ERROR, "could not measure recall");
+	*cos = ae_eval_overlap(in_top, top, nq, RECALL_K);
+	*l2 = ae_eval_overlap(in_top + nq * RECALL_K, top + nq * RECALL_K, nq, RECALL_K);
+	CHECK_FOR_INTERRUPTS();
 }
 
 /* A double or NULL (NaN) into a result column. */
@@ -248,10 +252,20 @@ ae_evaluate(PG_FUNCTION_ARGS)
 		for (size_t i = 0; i < nq; i++)
 			queries[i] = (size_t) (kr[i].row - base) / rs.d;
 	}
-	recall(&em.model, &rs, base, queries, nq, cxt, &r[0], &r[1]);
-	r[2] = r[3] = NAN;
-	if (em.baseline.block)
-		recall(&em.baseline, &rs, base, queries, nq, cxt, &r[2], &r[3]);
+	r[0] = r[1] = r[2] = r[3] = NAN;
+	if (rs.n > RECALL_K)
+	{
+		/* the inputs' neighbours once, for both models */
+		size_t	   *in_top = MemoryContextAllocHuge(cxt, sizeof(size_t) * 2 * nq * RECALL_K);
+
+		if (ae_eval_neighbours(base, rs.d, rs.n, queries, nq, RECALL_K, &alloc,
+							   in_top, in_top + nq * RECALL_K) != AE_OK)
+			elog(ERROR, "could not measure recall");
+		CHECK_FOR_INTERRUPTS();
+		recall(&em.model, &rs, base, queries, nq, in_top, cxt, &r[0], &r[1]);
+		if (em.baseline.block)
+			recall(&em.baseline, &rs, base, queries, nq, in_top, cxt, &r[2], &r[3]);
+	}
 
 	values[0] = Int64GetDatum((int64) em.acc[0].rows);
 	put_double(values, nulls, 1, em.acc[0].rows ? em.acc[0].sq / em.acc[0].rows : NAN);
