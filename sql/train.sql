@@ -101,6 +101,24 @@ FROM (SELECT avg((SELECT avg(abs(c)) FROM unnest(autoencoder.encode('sparse', x)
 SELECT config->'weight_decay' AS wd, config->'sparsity' AS l1
 FROM autoencoder.models WHERE name IN ('sparse', 'decay') ORDER BY name;
 
+-- a source column of a type with a cast to real[] (as pgvector's vector has)
+-- is read through the cast, by train(), evaluate() and encode_query()
+CREATE TYPE xy AS (x real, y real);
+CREATE FUNCTION xy_to_array(xy) RETURNS real[] LANGUAGE sql IMMUTABLE AS 'SELECT ARRAY[$1.x, $1.y]';
+CREATE CAST (xy AS real[]) WITH FUNCTION xy_to_array(xy);
+CREATE TABLE pairs AS SELECT id, ROW(x[1], x[2])::xy AS p FROM pts WHERE id > 0;
+SELECT autoencoder.train('cast', 'SELECT p FROM pairs', latent_dim => 1, epochs => 2) > 0 AS trained;
+SELECT (SELECT rows FROM autoencoder.evaluate('cast', 'SELECT p FROM pairs')) AS evaluated,
+       (SELECT ok(max(abs(q.code[1] - (autoencoder.encode('cast', ARRAY[(p).x, (p).y]))[1])) < 1e-5,
+                  r(max(abs(q.code[1] - (autoencoder.encode('cast', ARRAY[(p).x, (p).y]))[1]))))
+        FROM autoencoder.encode_query('cast', 'SELECT id, p FROM pairs') q JOIN pairs USING (id))
+       AS same_codes;
+SELECT err($$SELECT autoencoder.train('cast', 'SELECT id FROM pairs', latent_dim => 1)$$);
+DROP TABLE pairs;
+DROP CAST (xy AS real[]);
+DROP FUNCTION xy_to_array(xy);
+DROP TYPE xy;
+
 -- drop_model removes every version
 SELECT autoencoder.drop_model('pts_sample') AS dropped;
 SELECT count(*) FROM autoencoder.models WHERE name = 'pts_sample';

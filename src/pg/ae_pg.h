@@ -53,6 +53,24 @@ void		ae_array_to_floats(ArrayType *a, float *out, int expected,
 							   const char *what);
 ArrayType  *ae_floats_to_array(const float *v, int n, Oid elemtype);
 bool		ae_is_float_array_type(Oid typid);
+
+/*
+ * A source query's column of rows: an array type the extension reads, or a
+ * type with a cast to real[] (pgvector's vector, halfvec), cast per row.
+ */
+typedef struct AeSourceColumn
+{
+	Oid			typid;			/* InvalidOid until the first batch */
+	bool		cast;			/* through fn, the type's cast to real[] */
+	int			nargs;			/* of the cast function: 1, 2 or 3 */
+	FmgrInfo	fn;
+} AeSourceColumn;
+
+void		ae_source_column(AeSourceColumn *c, TupleDesc desc, int attno,
+							 const char *message);
+#define AE_SOURCE_COLUMN_MESSAGE \
+	"first column of the source query must be real[], double precision[], integer[], numeric[] or a type with a cast to real[]"
+ArrayType  *ae_source_array(AeSourceColumn *c, Datum d);
 Oid			ae_result_elemtype(Oid input_elemtype);
 void		ae_check_model_name(const char *name);
 

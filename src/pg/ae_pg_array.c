@@ -17,6 +17,8 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "parser/parse_coerce.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -29,6 +31,55 @@ ae_is_float_array_type(Oid typid)
 
 	return base == FLOAT4ARRAYOID || base == FLOAT8ARRAYOID ||
 		base == INT4ARRAYOID || base == NUMERICARRAYOID;
+}
+
+/*
+ * Check column attno of a source query's rows once (the first batch; later
+ * batches have the same type): an array type the extension reads, or a
+ * type with a cast function to real[] (pgvector's vector and halfvec),
+ * looked up now and called per row by ae_source_array.  Other types raise
+ * datatype_mismatch with message.  The cast's FmgrInfo lives in the
+ * current memory context (the caller's SPI procedure context).
+ */
+void
+ae_source_column(AeSourceColumn *c, TupleDesc desc, int attno, const char *message)
+{
+	Oid			typid = desc->natts >= attno ? SPI_gettypeid(desc, attno) : InvalidOid;
+	Oid			funcid = InvalidOid;
+
+	if (OidIsValid(c->typid) && c->typid == typid)
+		return;
+	c->typid = typid;
+	c->cast = false;
+	if (ae_is_float_array_type(typid))
+		return;
+	if (OidIsValid(typid) &&
+		find_coercion_pathway(FLOAT4ARRAYOID, typid, COERCION_EXPLICIT,
+							  &funcid) == COERCION_PATH_FUNC)
+	{
+		c->cast = true;
+		c->nargs = get_func_nargs(funcid);
+		fmgr_info(funcid, &c->fn);
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("%s", message),
+			 desc->natts >= attno ?
+			 errdetail("It is %s.", format_type_be(typid)) :
+			 errdetail("The query returns %d columns.", desc->natts),
+			 errhint("Use real[], double precision[], integer[] or numeric[], or a type with a cast to real[] (pgvector's vector and halfvec have one).")));
+}
+
+/* A source value as an array (through the column's cast if it has one). */
+ArrayType *
+ae_source_array(AeSourceColumn *c, Datum d)
+{
+	if (c->cast)
+		d = c->nargs == 1 ? FunctionCall1(&c->fn, d) :
+			c->nargs == 2 ? FunctionCall2(&c->fn, d, Int32GetDatum(-1)) :
+			FunctionCall3(&c->fn, d, Int32GetDatum(-1), BoolGetDatum(true));
+	return DatumGetArrayTypeP(d);
 }
 
 /* The element type of the arrays a function returns for an input's. */

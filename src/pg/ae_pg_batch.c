@@ -235,6 +235,7 @@ run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
 	Block	   *inflight = NULL;
 	RowContext	rc = {false, 0};
 	ErrorContextCallback errcb;
+	AeSourceColumn column = {InvalidOid};
 
 	errcb.callback = row_error_context;
 	errcb.arg = &rc;
@@ -250,10 +251,8 @@ run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
 		if (SPI_processed == 0)
 			break;
 		desc = SPI_tuptable->tupdesc;
-		if (desc->natts < 2 || !ae_is_float_array_type(SPI_gettypeid(desc, 2)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("source must return an id and a real[], double precision[], integer[] or numeric[] column")));
+		ae_source_column(&column, desc, 2,
+						 "source must return an id and an array column: real[], double precision[], integer[], numeric[] or a type with a cast to real[]");
 		idtype = SPI_gettypeid(desc, 1);
 		old = MemoryContextSwitchTo(tmp);
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -268,7 +267,7 @@ run_pipeline(ReturnSetInfo *rsinfo, Portal portal, const ae_model *m,
 			cur->ids[cur->rows] = id_value(idd, idtype);
 			rc.id = cur->ids[cur->rows];
 			rc.active = true;
-			ae_array_to_floats(DatumGetArrayTypeP(xd), cur->x + (size_t) cur->rows * d,
+			ae_array_to_floats(ae_source_array(&column, xd), cur->x + (size_t) cur->rows * d,
 							   d, "input");
 			rc.active = false;
 			if (++cur->rows < BATCH_ROWS)

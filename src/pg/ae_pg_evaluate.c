@@ -99,6 +99,7 @@ read_source(const char *source, EvalModels *em, ae_rowstore *rs,
 	int			d = em->model.arch.n_input;
 	float	   *block = MemoryContextAllocHuge(cxt, sizeof(float) * BLOCK_ROWS * d);
 	int			cnt = 0;
+	AeSourceColumn column = {InvalidOid};
 	Portal		portal = ae_source_cursor(source,
 										  "Pass a SELECT whose first column is the rows to measure.");
 	MemoryContext tmp = AllocSetContextCreate(cxt, "autoencoder evaluate rows",
@@ -113,13 +114,7 @@ read_source(const char *source, EvalModels *em, ae_rowstore *rs,
 		if (SPI_processed == 0)
 			break;
 		desc = SPI_tuptable->tupdesc;
-		if (desc->natts < 1 || !ae_is_float_array_type(SPI_gettypeid(desc, 1)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("first column of the source query must be real[], double precision[], integer[] or numeric[]"),
-					 desc->natts > 0 ?
-					 errdetail("It is %s.", format_type_be(SPI_gettypeid(desc, 1))) :
-					 errdetail("The query returns no columns.")));
+		ae_source_column(&column, desc, 1, AE_SOURCE_COLUMN_MESSAGE);
 		old = MemoryContextSwitchTo(tmp);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -129,7 +124,7 @@ read_source(const char *source, EvalModels *em, ae_rowstore *rs,
 
 			if (isnull)
 				continue;
-			ae_array_to_floats(DatumGetArrayTypeP(v), row, d, "input");
+			ae_array_to_floats(ae_source_array(&column, v), row, d, "input");
 			memcpy(ae_rowstore_next(rs), row, sizeof(float) * d);
 			ae_rowstore_commit(rs);
 			if (++cnt == BLOCK_ROWS)

@@ -86,9 +86,10 @@ collect_rows(SourceRows *sr, const char *source)
 	MemoryContext tmp,
 				old;
 	ErrorContextCallback errcb;
+	AeSourceColumn column = {InvalidOid};
 
 	portal = ae_source_cursor(source,
-							  "Pass a SELECT whose first column is real[] or double precision[].");
+							  "Pass a SELECT whose first column is the training rows, e.g. a real[] column.");
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "autoencoder source rows",
 								ALLOCSET_DEFAULT_SIZES);
 	errcb.callback = source_row_context;
@@ -98,20 +99,12 @@ collect_rows(SourceRows *sr, const char *source)
 	for (;;)
 	{
 		TupleDesc	desc;
-		Oid			typid;
 
 		SPI_cursor_fetch(portal, true, FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
 		desc = SPI_tuptable->tupdesc;
-		typid = desc->natts > 0 ? SPI_gettypeid(desc, 1) : InvalidOid;
-		if (!ae_is_float_array_type(typid))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("first column of the source query must be real[] or double precision[]"),
-					 desc->natts > 0 ?
-					 errdetail("It is %s.", format_type_be(typid)) :
-					 errdetail("The query returns no columns.")));
+		ae_source_column(&column, desc, 1, AE_SOURCE_COLUMN_MESSAGE);
 		error_context_stack = &errcb;
 		old = MemoryContextSwitchTo(tmp);
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -125,7 +118,7 @@ collect_rows(SourceRows *sr, const char *source)
 				sr->skipped++;
 				continue;
 			}
-			a = DatumGetArrayTypeP(d);
+			a = ae_source_array(&column, d);
 			if (sr->rs.d == 0)
 				start_rows(sr, ae_array_dims(a, "training row"));
 			ae_array_to_floats(a, ae_rowstore_next(&sr->rs), sr->rs.d, "training row");
