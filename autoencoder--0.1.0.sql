@@ -48,7 +48,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models_id_seq', '');
 COMMENT ON COLUMN @extschema@.models.deployed_at IS 'when this version was last deployed';
 COMMENT ON COLUMN @extschema@.models.anomaly_threshold IS 'the anomaly_quantile of the validation rows'' reconstruction errors; is_anomaly() compares with it';
-COMMENT ON COLUMN @extschema@.models.baseline IS 'PCA of the same latent size fitted on the training rows, for evaluate()';
+COMMENT ON COLUMN @extschema@.models.baseline IS 'PCA of the same latent size fitted on the training rows with the model''s scaling (where the residual network starts: epoch 0), for evaluate()';
 
 CREATE TABLE @extschema@.deployments (
     id          bigserial PRIMARY KEY,
@@ -432,7 +432,7 @@ BEGIN
     ORDER BY (e->>'epoch')::integer;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.training_info(text, integer) IS 'one row per training epoch of a model version (the deployed one by default), like ML.TRAINING_INFO';
+COMMENT ON FUNCTION @extschema@.training_info(text, integer) IS 'one row per training epoch of a model version (the deployed one by default), like ML.TRAINING_INFO; epoch 0 is the starting point (the PCA a residual model starts at, or a warm start''s weights) when it was a candidate for the epoch kept';
 
 CREATE FUNCTION @extschema@.evaluate(model_name text, source text, version integer DEFAULT NULL)
 RETURNS TABLE (rows bigint, mse double precision, mae double precision,

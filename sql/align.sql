@@ -75,6 +75,9 @@ FROM emb, LATERAL (SELECT unnest(autoencoder.reconstruct('al', x, 2)) AS a,
                           unnest(autoencoder.reconstruct('al', x, 3)) AS b) s;
 
 -- gradient training with a linear code aligns too (to the deployed version 2)
+-- (a few epochs of it lose to PCA: WARNINGs, terse, their details being
+-- the machine's losses)
+\set VERBOSITY terse
 SELECT autoencoder.train('al', 'SELECT x FROM emb', latent_dim => 8, activation => 'linear',
                          solver => 'sgd', epochs => 5, seed => 7) > 0 AS v4;
 SELECT metrics->'alignment'->'version' AS aligned_to FROM autoencoder.models
@@ -84,19 +87,23 @@ SELECT autoencoder.train('al', 'SELECT x FROM emb', latent_dim => 8, activation 
                          solver => 'sgd', epochs => 2, warm_start => true) > 0 AS v5,
        autoencoder.train('al', 'SELECT x FROM emb', latent_dim => 8, activation => 'linear',
                          solver => 'sgd', epochs => 2, warm_start => true, align => true) > 0 AS v6;
+\set VERBOSITY default
 SELECT version, metrics->'alignment'->'version' AS aligned_to FROM autoencoder.models
 WHERE name = 'al' AND version IN (5, 6) ORDER BY version;
 
 -- another code size: trained, not aligned (a NOTICE says why)
 SELECT autoencoder.train('al', 'SELECT x FROM emb', latent_dim => 4, activation => 'linear',
                          scaling => 'none') > 0 AS v7;
--- a nonlinear code layer cannot be aligned: by default it is not, asked it is an error
+-- a nonlinear code layer cannot be aligned: by default it is not, asked it is
+-- an error (residual => false: the residual network's code layer is linear)
+\set VERBOSITY terse
 SELECT autoencoder.train('al', 'SELECT x FROM emb', latent_dim => 4, activation => 'tanh',
-                         epochs => 1) > 0 AS v8;
+                         epochs => 1, residual => false) > 0 AS v8;
+\set VERBOSITY default
 SELECT version, metrics ? 'alignment' AS aligned FROM autoencoder.models
 WHERE name = 'al' AND version IN (7, 8) ORDER BY version;
 SELECT err($$SELECT autoencoder.train('al', 'SELECT x FROM emb', latent_dim => 4,
-                                      activation => 'tanh', align => true)$$);
+                                      activation => 'tanh', residual => false, align => true)$$);
 SELECT name, type, "default" FROM autoencoder.options() WHERE name = 'align';
 
 DROP FUNCTION recall(int, int);

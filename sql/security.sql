@@ -102,7 +102,7 @@ SELECT err($$SELECT autoencoder.train('infw', 'SELECT x FROM pts', latent_dim =>
              learning_rate => 1e300, epochs => 1, batch_size => 65536, validation_fraction => 0)$$);
 SELECT err($$SELECT autoencoder.train('infw', 'SELECT ARRAY[1e30, -1e30, 1e30]::real[] FROM generate_series(1, 50)',
              latent_dim => 1, scaling => 'none', optimizer => 'sgd', learning_rate => 10,
-             epochs => 1, batch_size => 65536, validation_fraction => 0)$$);
+             epochs => 1, batch_size => 65536, validation_fraction => 0, residual => false)$$);
 SELECT err($$SELECT autoencoder.train('infw', 'SELECT x FROM pts', latent_dim => 2, sparsity => 1e300)$$);
 SELECT err($$SELECT autoencoder.train('infw', 'SELECT x FROM pts', latent_dim => 2, optimizer => 'sgd',
              learning_rate => 10, weight_decay => 100, epochs => 3)$$);

@@ -8,6 +8,8 @@
  *	 1. helpers: model comparison, checksum forgery, expected rejection
  *	 2. round trip, truncation, byte flips, trailing bytes, forged headers,
  *	    allocation failure
+ *	 3. version 3: residual and l2 models round trip, version 2 still read,
+ *	    forged flags, versions and l2 scalings rejected
  *
  * Prints one line per check and "N passed, M failed" at the end; exits
  * non-zero if anything failed.
@@ -43,6 +45,10 @@ models_equal(const ae_model *a, const ae_model *b, char *why, size_t whylen)
 	DIFF(a->arch.activation != b->arch.activation, "activation");
 	DIFF(a->arch.output_activation != b->arch.output_activation, "output_activation");
 	DIFF(a->arch.scaling != b->arch.scaling, "normalize");
+	DIFF(a->arch.residual != b->arch.residual, "residual");
+	DIFF((a->Ae == NULL) != (b->Ae == NULL), "skip paths");
+	DIFF(a->Ae && (a->Ae - a->params != b->Ae - b->params || a->ad - a->params != b->ad - b->params),
+		 "skip offsets");
 	DIFF(a->n_layers != b->n_layers, "n_layers");
 	for (int l = 0; l <= a->n_layers; l++)
 		DIFF(a->dims[l] != b->dims[l], "dims[]");
@@ -350,11 +356,12 @@ test_format(void)
 	/* unsupported version: the field following the magic */
 	memcpy(tmp, buf, size);
 	{
-		int			is_u32 = tmp[8] == AE_FORMAT_VERSION && tmp[9] == 0 && tmp[10] == 0 && tmp[11] == 0;
-		int			is_u16 = tmp[8] == AE_FORMAT_VERSION && tmp[9] == 0;
+		int			is_u32 = tmp[8] == AE_FORMAT_VERSION_MIN && tmp[9] == 0 && tmp[10] == 0 && tmp[11] == 0;
+		int			is_u16 = tmp[8] == AE_FORMAT_VERSION_MIN && tmp[9] == 0;
 
+		/* a model version 2 can express is written as version 2 */
 		CHECK(is_u32 || is_u16, "format: version %d follows the magic (bytes %02x %02x %02x %02x)",
-			  AE_FORMAT_VERSION, tmp[8], tmp[9], tmp[10], tmp[11]);
+			  AE_FORMAT_VERSION_MIN, tmp[8], tmp[9], tmp[10], tmp[11]);
 		tmp[8] = AE_FORMAT_VERSION + 1;
 		msg_ok = leak_ok = 1;
 		CHECK(expect_reject(tmp, size, &msg_ok, &leak_ok) && msg_ok && leak_ok,
@@ -518,6 +525,203 @@ test_format(void)
 	CHECK(ctx.live == 0, "format: no leaks (live %ld)", ctx.live);
 }
 
+/* Serialize m into fresh bytes (*size set). */
+static unsigned char *
+serialized(const ae_model *m, size_t *size)
+{
+	unsigned char *buf;
+
+	*size = ae_model_serialized_size(m);
+	buf = tu_xmalloc(*size);
+	ae_model_serialize(m, buf);
+	return buf;
+}
+
+/* Offset of the four enum bytes of a header with k hidden layers. */
+#define ENUM_OFFSET(k)	(28 + 4 * (size_t) (k))
+
+/*
+ * Format version 3: the residual flag and scaling l2.  Version 2 models
+ * still parse (the writer makes them); residual and l2 models round-trip
+ * as version 3; every truncation and byte flip of one is rejected; and
+ * behind a valid digest: flags in version 2, unknown flags, l2 in version
+ * 2, l2 with a scaling other than the identity, and a residual flag set or
+ * cleared (the parameter count no longer matches).
+ */
+static void
+test_format_v3(void)
+{
+	static const int hidden[] = {6};
+	tu_alloc_ctx ctx;
+	ae_allocator al = tu_allocator(&ctx, -1);
+	ae_arch		ar = tu_arch(5, 2, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_STANDARD),
+				al2 = tu_arch(5, 2, 1, hidden, AE_ACT_TANH, AE_ACT_LINEAR, AE_SCALING_L2),
+				plain = ar;
+	ae_model	m,
+				m2,
+				ml,
+				mp;
+	ae_rng		r;
+	size_t		size,
+				lsize,
+				psize;
+	unsigned char *buf,
+			   *lbuf,
+			   *pbuf,
+			   *tmp;
+	char		err[256],
+				why[64];
+	int			msg_ok = 1,
+				leak_ok = 1,
+				bad = 0;
+
+	ar.residual = 1;
+	if (!CHECK(ae_model_create(&m, &ar, 0, &al) == AE_OK && ae_model_create(&ml, &al2, 0, &al) == AE_OK &&
+			   ae_model_create(&mp, &plain, 0, &al) == AE_OK, "v3: create models"))
+		return;
+	CHECK(m.Ae != NULL && m.n_params == ae_arch_param_count(&ar) &&
+		  m.n_params == mp.n_params + 2 * 5 * 2 + 5 + 2 &&
+		  m.Ae == m.params + mp.n_params && m.ad + 5 == m.params + m.n_params,
+		  "v3: the skip paths Ae, ae, Ad, ad follow the layers (%zu parameters)", m.n_params);
+	ae_rng_seed(&r, 99);
+	tu_fill_model(&m, &r, NULL, 0);
+	for (size_t i = 0; i < 2 * 5 * 2 + 5 + 2; i++)
+		m.Ae[i] = (float) ae_rng_normal(&r);
+	tu_fill_model(&ml, &r, NULL, 0);
+	for (int i = 0; i < 5; i++)
+	{
+		ml.shift[i] = 0.0f;
+		ml.scale[i] = 1.0f;
+	}
+	tu_fill_model(&mp, &r, NULL, 0);
+
+	CHECK(ae_model_format_version(&m) == 3 && ae_model_format_version(&ml) == 3 &&
+		  ae_model_format_version(&mp) == 2,
+		  "v3: residual and l2 models are version 3, others version 2");
+	buf = serialized(&m, &size);
+	lbuf = serialized(&ml, &lsize);
+	pbuf = serialized(&mp, &psize);
+	CHECK(buf[8] == 3 && buf[12] == AE_FORMAT_RESIDUAL && lbuf[8] == 3 && lbuf[12] == 0 &&
+		  lbuf[ENUM_OFFSET(1) + 2] == AE_SCALING_L2 && pbuf[8] == 2 && pbuf[12] == 0,
+		  "v3: version and flags bytes (%d/%d, %d/%d, %d/%d)", buf[8], buf[12], lbuf[8], lbuf[12],
+		  pbuf[8], pbuf[12]);
+	if (CHECK(ae_model_parse(buf, size, &m2, &al, err, sizeof(err)) == AE_OK, "v3: residual model parses (%s)", err))
+	{
+		CHECK(models_equal(&m, &m2, why, sizeof(why)), "v3: residual round trip (%s)", why);
+		ae_model_destroy(&m2);
+	}
+	if (CHECK(ae_model_parse(lbuf, lsize, &m2, &al, err, sizeof(err)) == AE_OK, "v3: l2 model parses (%s)", err))
+	{
+		CHECK(models_equal(&ml, &m2, why, sizeof(why)), "v3: l2 round trip (%s)", why);
+		ae_model_destroy(&m2);
+	}
+	if (CHECK(ae_model_parse(pbuf, psize, &m2, &al, err, sizeof(err)) == AE_OK, "v3: version 2 model parses (%s)", err))
+	{
+		CHECK(models_equal(&mp, &m2, why, sizeof(why)), "v3: version 2 round trip (%s)", why);
+		ae_model_destroy(&m2);
+	}
+
+	/* every truncation and every single-byte flip of a residual model */
+	for (size_t len = 0; len < size; len++)
+		bad += !expect_reject(buf, len, &msg_ok, &leak_ok);
+	tmp = tu_xmalloc(size);
+	for (size_t i = 0; i < size; i++)
+	{
+		memcpy(tmp, buf, size);
+		tmp[i] ^= 0x01;
+		bad += !expect_reject(tmp, size, &msg_ok, &leak_ok);
+	}
+	CHECK(bad == 0 && msg_ok && leak_ok,
+		  "v3: every truncation and byte flip of a residual model rejected, with messages, no leaks (%d not)", bad);
+
+	/* semantic checks behind a valid digest */
+	{
+		struct
+		{
+			const char *what;
+			unsigned char *src;
+			size_t		len;
+			size_t		off;
+			unsigned char byte;
+		}			forged[] = {
+			{"flags in version 2", pbuf, psize, 12, AE_FORMAT_RESIDUAL},
+			{"unknown flag bit 1", buf, size, 12, AE_FORMAT_RESIDUAL | 0x2},
+			{"residual flag cleared (parameters do not match)", buf, size, 12, 0},
+			{"residual flag set on a model without skip paths", lbuf, lsize, 12, AE_FORMAT_RESIDUAL},
+			{"l2 in version 2", lbuf, lsize, 8, 2},
+			{"scaling 4", lbuf, lsize, ENUM_OFFSET(1) + 2, 4},
+			{"version 4", buf, size, 8, AE_FORMAT_VERSION + 1},
+			{"version 1", pbuf, psize, 8, 1},
+		};
+		int			all = 1;
+
+		for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++)
+		{
+			unsigned char *f = tu_xmalloc(forged[i].len);
+
+			memcpy(f, forged[i].src, forged[i].len);
+			f[forged[i].off] = forged[i].byte;
+			rechecksum(f, forged[i].len);
+			msg_ok = leak_ok = 1;
+			if (!expect_reject(f, forged[i].len, &msg_ok, &leak_ok) || !msg_ok || !leak_ok)
+			{
+				all = 0;
+				printf("#   accepted with a valid digest: %s\n", forged[i].what);
+			}
+			free(f);
+		}
+		CHECK(all, "v3: forged flags, versions and l2 headers rejected behind a valid digest");
+	}
+	/* a parameter count without the skip paths (and one beyond them) */
+	{
+		unsigned char *f = tu_xmalloc(size);
+		uint64_t	counts[2] = {mp.n_params, m.n_params + 1};
+		int			all = 1;
+
+		for (int c = 0; c < 2; c++)
+		{
+			memcpy(f, buf, size);
+			for (int i = 0; i < 8; i++)
+				f[ENUM_OFFSET(1) + 4 + i] = (unsigned char) (counts[c] >> (8 * i));
+			rechecksum(f, size);
+			all &= ae_model_parse(f, size, &m2, &al, err, sizeof(err)) == AE_EFORMAT &&
+				strstr(err, "parameters") != NULL;
+		}
+		CHECK(all, "v3: a residual model declaring %zu or %zu parameters (not %zu) is rejected (%s)",
+			  mp.n_params, m.n_params + 1, m.n_params, err);
+		free(f);
+	}
+	/* l2 with a scaling other than the identity */
+	ml.scale[2] = 2.0f;
+	ae_model_serialize(&ml, lbuf);
+	CHECK(ae_model_parse(lbuf, lsize, &m2, &al, err, sizeof(err)) == AE_EFORMAT && strstr(err, "scaling"),
+		  "v3: l2 with scale 2 rejected (%s)", err);
+	ml.scale[2] = 1.0f;
+	ml.shift[0] = 0.5f;
+	ae_model_serialize(&ml, lbuf);
+	CHECK(ae_model_parse(lbuf, lsize, &m2, &al, err, sizeof(err)) == AE_EFORMAT && strstr(err, "scaling"),
+		  "v3: l2 with shift 0.5 rejected (%s)", err);
+	/* one byte form per model: a version 2 model relabelled version 3 is not read */
+	memcpy(pbuf + 8, "\x03", 1);
+	rechecksum(pbuf, psize);
+	CHECK(ae_model_parse(pbuf, psize, &m2, &al, err, sizeof(err)) == AE_EFORMAT &&
+		  strstr(err, "only for residual or l2"),
+		  "v3: a version 2 model written as version 3 is rejected (%s)", err);
+	/* residual needs a linear output */
+	ar.output_activation = AE_ACT_SIGMOID;
+	CHECK(ae_arch_check(&ar, err, sizeof(err)) == AE_EINVAL && strstr(err, "linear output"),
+		  "v3: a residual architecture with a sigmoid output is invalid (%s)", err);
+
+	free(tmp);
+	free(buf);
+	free(lbuf);
+	free(pbuf);
+	ae_model_destroy(&m);
+	ae_model_destroy(&ml);
+	ae_model_destroy(&mp);
+	CHECK(ctx.live == 0, "v3: no leaks (live %ld)", ctx.live);
+}
+
 /* ====================================================================== */
 
 /* Run this program's checks; exit status 1 if any failed. */
@@ -528,6 +732,7 @@ main(void)
 
 	test_sha256();
 	test_format();
+	test_format_v3();
 
 	return tu_finish();
 }

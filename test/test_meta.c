@@ -93,7 +93,7 @@ floats_equal(const ae_jv *arr, const float *v, int n)
 
 static const char *const computed[] = {
 	"format_version", "size_bytes", "parameters", "input_dim", "latent_dim", "hidden_units",
-	"activation", "output_activation", "scaling", "feature_scaling"};
+	"activation", "output_activation", "scaling", "architecture", "feature_scaling"};
 
 /* ====================================================================== */
 /* 1. describe                                                             */
@@ -124,12 +124,13 @@ test_describe(void)
 				   *cf = ae_json_get(r, "config");
 		int			once = 1;
 
-		for (int k = 0; k < 10; k++)
+		for (int k = 0; k < 11; k++)
 			once &= count_key(r, computed[k]) == 1 && strcmp(r->keys[k], computed[k]) == 0;
-		CHECK(once, "describe: each of the 10 computed keys once, first, in order");
+		CHECK(once, "describe: each of the 11 computed keys once, first, in order");
 		CHECK(num_of(r, "input_dim") == 8 && strcmp(str_of(r, "name"), "x") == 0,
 			  "describe: metadata {\"input_dim\":4242,\"name\":\"x\"} on an 8-d model gives input_dim 8, name x");
-		CHECK(num_of(r, "format_version") == AE_FORMAT_VERSION && num_of(r, "size_bytes") == 1234 &&
+		CHECK(num_of(r, "format_version") == AE_FORMAT_VERSION_MIN && num_of(r, "size_bytes") == 1234 &&
+			  strcmp(str_of(r, "architecture"), "mlp") == 0 && ae_json_get(r, "skip") == NULL &&
 			  num_of(r, "parameters") == (double) m.n_params && num_of(r, "latent_dim") == 3 &&
 			  h && h->type == AE_JARRAY && h->n == 1 && h->items[0].num == 5 &&
 			  strcmp(str_of(r, "activation"), "tanh") == 0 &&
@@ -144,13 +145,43 @@ test_describe(void)
 			  "describe: feature_scaling shift, scale, min, max read back to the model's floats");
 		CHECK(cf && cf->raw_len == strlen("{\"a\": [1, 2]}") &&
 			  memcmp(cf->raw, "{\"a\": [1, 2]}", cf->raw_len) == 0 &&
-			  strcmp(str_of(r, "custom"), "kept \"quoted\"") == 0 && r->n == 13,
-			  "describe: other metadata members kept as written (13 members in all, got %d)", r->n);
+			  strcmp(str_of(r, "custom"), "kept \"quoted\"") == 0 && r->n == 14,
+			  "describe: other metadata members kept as written (14 members in all, got %d)", r->n);
 		ae_json_doc_free(&doc);
 	}
 	if (text)
 		al.release(al.ctx, text);
 	ae_model_destroy(&m);
+
+	/* a residual model: format version 3, its architecture and skip paths */
+	{
+		int			hidden[1] = {5};
+		ae_arch		a = tu_arch(8, 3, 1, hidden, AE_ACT_RELU, AE_ACT_LINEAR, AE_SCALING_L2);
+
+		a.residual = 1;
+		if (CHECK(ae_model_create(&m, &a, 0, &al) == AE_OK, "describe residual: model"))
+		{
+			text = ae_model_describe(&m, 10, &al);
+			if (CHECK(parse_text(&doc, text, &al), "describe residual: parses"))
+			{
+				const ae_jv *sk = ae_json_get(doc.root, "skip");
+				const ae_jv *e = sk ? ae_json_get(sk, "encoder") : NULL,
+						   *dd = sk ? ae_json_get(sk, "decoder") : NULL;
+
+				CHECK(num_of(doc.root, "format_version") == 3 &&
+					  strcmp(str_of(doc.root, "architecture"), "pca_residual") == 0 &&
+					  strcmp(str_of(doc.root, "scaling"), "l2") == 0 &&
+					  e && e->n == 2 && e->items[0].num == 3 && e->items[1].num == 8 &&
+					  dd && dd->n == 2 && dd->items[0].num == 8 && dd->items[1].num == 3 &&
+					  num_of(doc.root, "parameters") == (double) m.n_params,
+					  "describe residual: version 3, pca_residual, scaling l2, skip encoder [3, 8] and decoder [8, 3]");
+				ae_json_doc_free(&doc);
+			}
+			if (text)
+				al.release(al.ctx, text);
+			ae_model_destroy(&m);
+		}
+	}
 
 	/* metadata that is not an object, invalid, or empty: only computed keys */
 	{
@@ -163,8 +194,8 @@ test_describe(void)
 			text = ae_model_describe(&m, 10, &al);
 			if (CHECK(parse_text(&doc, text, &al), "describe with metadata %s: parses", metas[k] ? metas[k] : "(empty)"))
 			{
-				CHECK(doc.root->n == 10 && num_of(doc.root, "input_dim") == 8,
-					  "describe with metadata %s: just the 10 computed keys", metas[k] ? metas[k] : "(empty)");
+				CHECK(doc.root->n == 11 && num_of(doc.root, "input_dim") == 8,
+					  "describe with metadata %s: just the 11 computed keys", metas[k] ? metas[k] : "(empty)");
 				ae_json_doc_free(&doc);
 			}
 			if (text)

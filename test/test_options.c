@@ -12,7 +12,8 @@
  *	    layers, bigint exactness
  *	 3. ae_options_from_json: every row by JSON type, wrong types, unknown
  *	    keys with the entry point's list, duplicates, null, the root
- *	 4. ae_options_check / ae_options_resolve: resolution and cross checks
+ *	 4. ae_options_check / ae_options_resolve: resolution and cross checks,
+ *	    the residual network's resolution, the similarity checks
  *	 5. ae_options_json: every option of the entry point, round trip
  *	 6. ae_train_config_check agrees with the table's ranges
  *
@@ -54,24 +55,29 @@ typedef struct exp_row
 
 static const exp_row expected[] = {
 	{"latent_dim", AE_OT_INT, BOTH, 1, 1, 1, 65535, 0, 0, 0, "integer", "", "1 .. 65535"},
-	{"hidden_units", AE_OT_UNITS, BOTH, 0, 0, 1, 65535, 0, 0, 0, "integer[]", "'{}'",
+	{"hidden_units", AE_OT_UNITS, BOTH, 1, 0, 1, 65535, 0, 0, 0, "integer[]", "NULL",
 	"up to 8 layers of 1 .. 65535 units"},
+	{"residual", AE_OT_BOOL, BOTH, 1, 0, 0, 0, 0, 0, 1, "boolean", "NULL", "true, false"},
 	{"activation", AE_OT_ENUM, BOTH, 0, 0, 0, 0, 0, 0, AE_ACT_RELU, "text", "'relu'",
 	"relu, tanh, sigmoid, elu, linear"},
 	{"output_activation", AE_OT_ENUM, BOTH, 1, 0, 0, 0, 0, 0, AE_ACT_LINEAR, "text", "NULL",
 	"sigmoid, linear"},
-	{"epochs", AE_OT_INT, BOTH, 0, 0, 1, 100000, 0, 0, 20, "integer", "20", "1 .. 100000"},
+	{"epochs", AE_OT_INT, BOTH, 1, 0, 1, 100000, 0, 0, 0, "integer", "NULL", "1 .. 100000"},
 	{"batch_size", AE_OT_INT, BOTH, 0, 0, 1, 65536, 0, 0, 256, "integer", "256", "1 .. 65536"},
 	{"learning_rate", AE_OT_FLOAT, BOTH, 0, 0, 0, 10, 1, 0, 0.001, "double precision", "0.001",
 	"(0, 10]"},
 	{"optimizer", AE_OT_ENUM, BOTH, 0, 0, 0, 0, 0, 0, AE_OPT_ADAM, "text", "'adam'", "adam, sgd"},
 	{"weight_decay", AE_OT_FLOAT, BOTH, 0, 0, 0, 100, 0, 0, 0, "double precision", "0", "[0, 100]"},
 	{"sparsity", AE_OT_FLOAT, BOTH, 0, 0, 0, 100, 0, 0, 0, "double precision", "0", "[0, 100]"},
+	{"similarity_weight", AE_OT_FLOAT, BOTH, 0, 0, 0, 10000, 0, 0, 0, "double precision", "0",
+	"[0, 10000]"},
+	{"similarity_temperature", AE_OT_FLOAT, BOTH, 0, 0, 0, 10, 1, 0, 0.02, "double precision", "0.02",
+	"(0, 10]"},
 	{"noise", AE_OT_ENUM, BOTH, 0, 0, 0, 0, 0, 0, AE_NOISE_NONE, "text", "'none'",
 	"none, gaussian, masking"},
 	{"noise_level", AE_OT_FLOAT, BOTH, 0, 0, 0, 10, 0, 0, 0.1, "double precision", "0.1", "[0, 10]"},
 	{"scaling", AE_OT_ENUM, BOTH, 0, 0, 0, 0, 0, 0, AE_SCALING_STANDARD, "text", "'standard'",
-	"standard, minmax, none"},
+	"standard, minmax, none, l2"},
 	{"validation_fraction", AE_OT_FLOAT, BOTH, 0, 0, 0, 1, 0, 1, 0.1, "double precision", "0.1",
 	"[0, 1)"},
 	{"patience", AE_OT_INT, BOTH, 0, 0, 0, 100000, 0, 0, 5, "integer", "5", "0 .. 100000"},
@@ -96,6 +102,7 @@ field(const ae_options *o, const char *name)
 #define F(n, expr) if (strcmp(name, n) == 0) return (double) (expr)
 	F("latent_dim", o->arch.latent);
 	F("hidden_units", o->arch.n_hidden);
+	F("residual", o->arch.residual);
 	F("activation", o->arch.activation);
 	F("output_activation", o->arch.output_activation);
 	F("epochs", o->cfg.epochs);
@@ -104,6 +111,8 @@ field(const ae_options *o, const char *name)
 	F("optimizer", o->cfg.optimizer);
 	F("weight_decay", o->cfg.weight_decay);
 	F("sparsity", o->cfg.sparsity);
+	F("similarity_weight", o->cfg.similarity_weight);
+	F("similarity_temperature", o->cfg.similarity_temperature);
 	F("noise", o->cfg.noise);
 	F("noise_level", o->cfg.noise_level);
 	F("scaling", o->arch.scaling);
@@ -486,7 +495,7 @@ test_set_text(void)
 		"Valid values are none, gaussian and masking."},
 		{"scaling", {"standard", "minmax", "none"},
 		{AE_SCALING_STANDARD, AE_SCALING_MINMAX, AE_SCALING_NONE},
-		"Valid values are standard, minmax and none."},
+		"Valid values are standard, minmax, none and l2."},
 		{"solver", {"exact", "sgd"}, {AE_SOLVER_EXACT, AE_SOLVER_SGD}, "Valid values are exact and sgd."},
 		{"deploy", {"always", "if_better", "never"},
 		{AE_DEPLOY_ALWAYS, AE_DEPLOY_IF_BETTER, AE_DEPLOY_NEVER},
@@ -565,7 +574,7 @@ test_set_text(void)
 		CHECK(ae_option_set_text(&o, row("warm_start"), "true", &err) == AE_EINVAL &&
 			  strcmp(err.message, "option \"warm_start\" must be a boolean") == 0,
 			  "set_text on warm_start: must be a boolean (got \"%s\")", err.message);
-		CHECK(o.given == 0 && o.cfg.epochs == 20, "rejected texts change nothing");
+		CHECK(o.given == 0 && o.cfg.epochs == 0, "rejected texts change nothing");
 	}
 
 	/* booleans */
@@ -578,7 +587,7 @@ test_set_text(void)
 			  ae_option_set_bool(&o, row("warm_start"), 0, &err) == AE_OK && o.warm_start == 0,
 			  "set warm_start: any nonzero is true, 0 false");
 		CHECK(ae_option_set_bool(&o, row("epochs"), 1, &err) == AE_EINVAL &&
-			  strcmp(err.message, "option \"epochs\" must be an integer") == 0 && o.cfg.epochs == 20,
+			  strcmp(err.message, "option \"epochs\" must be an integer") == 0 && o.cfg.epochs == 0,
 			  "set_bool on epochs rejected (got \"%s\")", err.message);
 	}
 }
@@ -934,7 +943,7 @@ test_json_misc(void)
 		  "from_json: a duplicate is rejected even after null");
 	st = from_json(&o, "{\"epochs\": null, \"seed\": null, \"hidden_units\": null, \"solver\": null}",
 				   FIT, &err, &ctx);
-	CHECK(st == AE_OK && o.given == 0 && o.cfg.epochs == 20 && o.cfg.seed == 42 &&
+	CHECK(st == AE_OK && o.given == 0 && o.cfg.epochs == 0 && o.cfg.seed == 42 &&
 		  o.arch.n_hidden == 0 && o.solver == AE_SOLVER_SGD,
 		  "from_json: null means the default (nothing given)");
 	st = from_json(&o, "{}", FIT, &err, &ctx);
@@ -1069,9 +1078,14 @@ test_check_resolve(void)
 	st = check_json(&o, "{}", &err);
 	CHECK(st == AE_OK && o.solver == AE_SOLVER_SGD && o.arch.output_activation == AE_ACT_LINEAR,
 		  "check: defaults: sgd, output linear");
+	CHECK(o.arch.residual && o.arch.n_hidden == 1 && o.arch.hidden[0] == AE_DEFAULT_HIDDEN &&
+		  o.cfg.epochs == 0, "check: defaults: residual, hidden_units {256}, automatic epochs");
 	st = check_json(&o, "{\"scaling\": \"minmax\"}", &err);
-	CHECK(st == AE_OK && o.solver == AE_SOLVER_SGD && o.arch.output_activation == AE_ACT_SIGMOID,
-		  "check: minmax: output sigmoid");
+	CHECK(st == AE_OK && o.solver == AE_SOLVER_SGD && o.arch.output_activation == AE_ACT_LINEAR &&
+		  o.arch.residual, "check: minmax: residual, output linear");
+	st = check_json(&o, "{\"scaling\": \"minmax\", \"residual\": false}", &err);
+	CHECK(st == AE_OK && o.solver == AE_SOLVER_SGD && o.arch.output_activation == AE_ACT_SIGMOID &&
+		  o.arch.n_hidden == 0, "check: minmax without residual: output sigmoid, no hidden layers");
 	st = check_json(&o, "{\"scaling\": \"minmax\", \"output_activation\": \"linear\"}", &err);
 	CHECK(st == AE_OK && o.arch.output_activation == AE_ACT_LINEAR,
 		  "check: minmax with output linear given keeps linear");
@@ -1185,6 +1199,92 @@ test_check_resolve(void)
 	st = check_json(&o, "{\"hidden_units\": [65535, 65535, 65535]}", &err);
 	st = st ? st : ae_options_resolve(&o, 1000, &err);
 	CHECK(st == AE_ELIMIT, "resolve: more than 2^28 parameters is AE_ELIMIT (%s)", err.message);
+}
+
+/*
+ * The residual network's resolution: automatic on unless ruled out, off
+ * with today's defaults, given true with a conflict an error with a hint;
+ * its defaults (hidden_units, output activation); the similarity checks.
+ */
+static void
+test_residual_resolve(void)
+{
+	ae_options	o;
+	ae_error	err = {0};
+	ae_status	st;
+
+	st = check_json(&o, "{\"hidden_units\": [32, 8]}", &err);
+	CHECK(st == AE_OK && o.arch.residual && o.arch.n_hidden == 2 && o.arch.hidden[1] == 8,
+		  "residual: on with hidden_units given, which are kept");
+	st = check_json(&o, "{\"hidden_units\": []}", &err);
+	CHECK(st == AE_OK && o.arch.residual && o.arch.n_hidden == 0 && ae_options_code_linear(&o),
+		  "residual: on without hidden layers (the linear autoencoder started at PCA), code linear");
+	st = check_json(&o, "{\"output_activation\": \"sigmoid\"}", &err);
+	CHECK(st == AE_OK && !o.arch.residual && o.arch.n_hidden == 0 &&
+		  o.arch.output_activation == AE_ACT_SIGMOID && !ae_options_code_linear(&o),
+		  "residual: off with output sigmoid given, hidden_units none");
+	st = check_json(&o, "{\"activation\": \"linear\"}", &err);
+	CHECK(st == AE_OK && !o.arch.residual && o.solver == AE_SOLVER_EXACT && o.arch.n_hidden == 0,
+		  "residual: off with activation linear (the exact solver)");
+	st = check_json(&o, "{\"activation\": \"linear\", \"solver\": \"sgd\"}", &err);
+	CHECK(st == AE_OK && !o.arch.residual, "residual: off with activation linear and solver sgd");
+	st = check_json(&o, "{\"residual\": false, \"scaling\": \"minmax\", \"activation\": \"tanh\"}", &err);
+	CHECK(st == AE_OK && !o.arch.residual && o.arch.n_hidden == 0 &&
+		  o.arch.output_activation == AE_ACT_SIGMOID,
+		  "residual: false given: no hidden layers, sigmoid with minmax (as before it existed)");
+	st = check_json(&o, "{\"residual\": true, \"activation\": \"linear\", \"solver\": \"sgd\"}", &err);
+	CHECK(st == AE_OK && o.arch.residual && o.arch.n_hidden == 1,
+		  "residual: true given with a linear activation trained by sgd");
+
+	st = check_json(&o, "{\"residual\": true, \"output_activation\": \"sigmoid\"}", &err);
+	CHECK(st == AE_EINVAL &&
+		  strcmp(err.message, "the residual network starts at PCA and needs a linear output") == 0 &&
+		  strstr(err.hint, "residual => false") != NULL,
+		  "residual: true with output sigmoid rejected (got \"%s\" / \"%s\")", err.message, err.hint);
+	st = check_json(&o, "{\"residual\": true, \"activation\": \"linear\"}", &err);
+	CHECK(st == AE_EINVAL && strcmp(err.message, "residual needs gradient training") == 0 &&
+		  strstr(err.hint, "solver => 'sgd'") != NULL,
+		  "residual: true with the exact solver rejected (got \"%s\")", err.message);
+
+	st = check_json(&o, "{\"scaling\": \"minmax\"}", &err);
+	st = st ? st : ae_options_resolve(&o, AE_MAX_PCA_DIM + 1, &err);
+	CHECK(st == AE_OK && !o.arch.residual && o.arch.n_hidden == 0 &&
+		  o.arch.output_activation == AE_ACT_SIGMOID,
+		  "residual: off above %d dimensions, with the defaults of no residual", AE_MAX_PCA_DIM);
+	st = check_json(&o, "{\"residual\": true}", &err);
+	st = st ? st : ae_options_resolve(&o, AE_MAX_PCA_DIM + 1, &err);
+	CHECK(st == AE_ELIMIT &&
+		  strcmp(err.message, "the residual network handles at most 8192 dimensions, not 8193") == 0 &&
+		  strstr(err.hint, "residual => false") != NULL,
+		  "residual: true above 8192 dimensions is AE_ELIMIT (got \"%s\")", err.message);
+	st = check_json(&o, "{}", &err);
+	st = st ? st : ae_options_resolve(&o, AE_MAX_PCA_DIM, &err);
+	CHECK(st == AE_OK && o.arch.residual, "residual: on at 8192 dimensions");
+
+	/* a warm start from a version without it */
+	st = check_json(&o, "{\"scaling\": \"minmax\"}", &err);
+	st = st ? st : ae_options_resolve(&o, 8, &err);
+	st = st ? st : ae_options_residual_off(&o, &err);
+	CHECK(st == AE_OK && !o.arch.residual && o.arch.n_hidden == 0 &&
+		  o.arch.output_activation == AE_ACT_SIGMOID,
+		  "residual_off: automatic residual off, its defaults follow");
+	st = check_json(&o, "{\"residual\": true}", &err);
+	st = st ? st : ae_options_resolve(&o, 8, &err);
+	st = st ? st : ae_options_residual_off(&o, &err);
+	CHECK(st == AE_EINVAL && strstr(err.message, "warm_start needs the deployed version to have the residual network") &&
+		  err.hint[0] != '\0', "residual_off: residual true given is an error (got \"%s\")", err.message);
+
+	/* the similarity term */
+	st = check_json(&o, "{\"similarity_weight\": 1, \"batch_size\": 1}", &err);
+	CHECK(st == AE_EINVAL && strcmp(err.message, "similarity_weight needs a batch_size of at least 2") == 0,
+		  "similarity: batch_size 1 rejected (got \"%s\")", err.message);
+	st = check_json(&o, "{\"similarity_weight\": 1, \"activation\": \"linear\"}", &err);
+	CHECK(st == AE_EINVAL && strcmp(err.message, "similarity_weight needs gradient training") == 0 &&
+		  strstr(err.hint, "solver => 'sgd'") != NULL,
+		  "similarity: the exact solver rejected (got \"%s\")", err.message);
+	st = check_json(&o, "{\"similarity_weight\": 1, \"batch_size\": 2, \"similarity_temperature\": 0.5}", &err);
+	CHECK(st == AE_OK && o.cfg.similarity_weight == 1.0 && o.cfg.similarity_temperature == 0.5,
+		  "similarity: weight and temperature set");
 }
 
 /* ====================================================================== */
@@ -1427,6 +1527,10 @@ set_cfg(ae_train_config *c, const char *name, double v)
 	SE("optimizer", optimizer, ae_optimizer);
 	S("weight_decay", weight_decay, double);
 	S("sparsity", sparsity, double);
+	S("similarity_weight", similarity_weight, double);
+	if (strcmp(name, "similarity_temperature") == 0)
+		c->similarity_weight = 1.0;		/* checked only with the term on */
+	S("similarity_temperature", similarity_temperature, double);
 	SE("noise", noise, ae_noise);
 	S("noise_level", noise_level, double);
 	S("validation_fraction", validation_fraction, double);
@@ -1495,6 +1599,8 @@ test_train_config_check(void)
 			}
 			else
 				b = ae_option_set_number(&o, row(e->name), vals[k], NULL, &err);
+			if (strcmp(e->name, "epochs") == 0 && vals[k] == 0)
+				b = AE_OK;		/* a configuration's epochs 0 is automatic */
 			if (a != b)
 			{
 				agree = 0;
@@ -1503,7 +1609,7 @@ test_train_config_check(void)
 		}
 		CHECK(agree, "train_config_check agrees with the table on %s (%d values)", e->name, nv);
 	}
-	CHECK(rows_tested == 10, "train_config_check: the 10 rows of the configuration were probed (%d)",
+	CHECK(rows_tested == 12, "train_config_check: the 12 rows of the configuration were probed (%d)",
 		  rows_tested);
 	{
 		ae_train_config c = tu_config();
@@ -1517,8 +1623,10 @@ test_train_config_check(void)
 		c.noise_level = 0.5;
 		CHECK(ae_train_config_check(&c, &err) == AE_OK, "train_config_check: masking with level 0.5 accepted");
 		c = tu_config();
-		c.epochs = 0;
+		c.epochs = -1;
 		CHECK(ae_train_config_check(&c, NULL) == AE_EINVAL, "train_config_check: NULL error allowed");
+		c.epochs = 0;
+		CHECK(ae_train_config_check(&c, &err) == AE_OK, "train_config_check: epochs 0 is automatic");
 		c = tu_config();
 		c.seed = UINT64_MAX;
 		CHECK(ae_train_config_check(&c, &err) == AE_OK, "train_config_check: any seed");
@@ -1541,6 +1649,7 @@ main(void)
 	test_json_types();
 	test_json_misc();
 	test_check_resolve();
+	test_residual_resolve();
 	test_options_json();
 	test_train_config_check();
 

@@ -111,19 +111,46 @@ test_scaling(void)
 			/* 1%: either n or n-1 in the standard deviation */
 			if (!tu_close(m.scale[j], wc, 1e-2, 0.0))
 				ok_scale = 0;
+			if (norm == AE_SCALING_L2)
+			{
+				/* row-wise: the ranges of the unit rows, each row / its length */
+				double		lo = INFINITY,
+							hi = -INFINITY,
+							len3 = 0.0;
+
+				for (int i = 0; i < n; i++)
+				{
+					double		len = 0.0;
+
+					for (int f = 0; f < d; f++)
+						len += (double) data.rows[i][f] * data.rows[i][f];
+					len = sqrt(len);
+					lo = fmin(lo, data.rows[i][j] / len);
+					hi = fmax(hi, data.rows[i][j] / len);
+					if (i == 3)
+						len3 = len;
+				}
+				ok_range &= tu_close(m.lo[j], lo, 1e-6, 1e-7) && tu_close(m.hi[j], hi, 1e-6, 1e-7);
+				memcpy(row, data.rows[3], sizeof(row));
+				ok_apply &= tu_close(ae_scaling_apply(&m, row), len3, 1e-6, 0.0) &&
+					tu_close(row[j], data.rows[3][j] / len3, 1e-6, 1e-7);
+				continue;
+			}
 			if (!tu_close(m.lo[j], mn[j], 1e-6, 0.0) || !tu_close(m.hi[j], mx[j], 1e-6, 0.0))
 				ok_range = 0;
 			memcpy(row, data.rows[3], sizeof(row));
-			ae_scaling_apply(&m, row);
-			if (!tu_close(row[j], ((double) data.rows[3][j] - m.shift[j]) / m.scale[j], 1e-5, 1e-6))
+			if (ae_scaling_apply(&m, row) != 1.0f ||
+				!tu_close(row[j], ((double) data.rows[3][j] - m.shift[j]) / m.scale[j], 1e-5, 1e-6))
 				ok_apply = 0;
 		}
 		CHECK(ok_shift, "scaling[%s]: shift (%g %g %g %g)", ae_scaling_name((ae_scaling) norm),
 			  m.shift[0], m.shift[1], m.shift[2], m.shift[3]);
 		CHECK(ok_scale, "scaling[%s]: scale, constant feature keeps 1 (%g %g %g %g)",
 			  ae_scaling_name((ae_scaling) norm), m.scale[0], m.scale[1], m.scale[2], m.scale[3]);
-		CHECK(ok_range, "scaling[%s]: lo/hi are the training min/max", ae_scaling_name((ae_scaling) norm));
-		CHECK(ok_apply, "scaling[%s]: apply is (x - shift) / scale", ae_scaling_name((ae_scaling) norm));
+		CHECK(ok_range, "scaling[%s]: lo/hi are the training min/max (of the unit rows for l2)",
+			  ae_scaling_name((ae_scaling) norm));
+		CHECK(ok_apply, "scaling[%s]: apply is (x - shift) / scale (x / |x| for l2, returning |x|)",
+			  ae_scaling_name((ae_scaling) norm));
 		ae_model_destroy(&m);
 	}
 	tu_rows_free(&data);
@@ -238,9 +265,15 @@ test_train_check(void)
 	c.weight_decay = 1e-3;
 	c.sparsity = 1e-3;
 	CHECK(ae_train_config_check(&c, &e) == AE_OK, "train_check: other valid settings accepted");
+	c = ok;
+	c.epochs = 0;
+	c.similarity_weight = 1.0;
+	c.similarity_temperature = 0.5;
+	CHECK(ae_train_config_check(&c, &e) == AE_OK,
+		  "train_check: epochs 0 (automatic) and a similarity term accepted");
 
 #define BAD(desc, field, val) do { c = ok; c.field = (val); bad[nb].what = (desc); bad[nb].cfg = c; nb++; } while (0)
-	BAD("epochs 0", epochs, 0);
+	BAD("epochs -1", epochs, -1);
 	BAD("epochs -5", epochs, -5);
 	BAD("epochs > AE_MAX_EPOCHS", epochs, AE_MAX_EPOCHS + 1);
 	BAD("batch_size 0", batch_size, 0);
@@ -262,7 +295,24 @@ test_train_check(void)
 	BAD("sparsity < 0", sparsity, -1e-4);
 	BAD("optimizer out of range", optimizer, AE_OPT_COUNT);
 	BAD("noise out of range", noise, AE_NOISE_COUNT);
+	BAD("similarity_weight < 0", similarity_weight, -1.0);
+	BAD("similarity_weight NaN", similarity_weight, NAN);
 #undef BAD
+	/* the temperature counts only with the similarity term on */
+	c = ok;
+	c.similarity_weight = 1.0;
+	c.similarity_temperature = 0.0;
+	bad[nb].what = "similarity_temperature 0";
+	bad[nb].cfg = c;
+	nb++;
+	c.similarity_temperature = -0.02;
+	bad[nb].what = "similarity_temperature < 0";
+	bad[nb].cfg = c;
+	nb++;
+	c.similarity_weight = 0.0;
+	c.similarity_temperature = 0.0;
+	CHECK(ae_train_config_check(&c, &e) == AE_OK,
+		  "train_check: without the similarity term its temperature is not checked (a zeroed config)");
 	c = ok;
 	c.noise = AE_NOISE_GAUSSIAN;
 	c.noise_level = -0.1;
@@ -683,7 +733,7 @@ test_train(void)
 		ae_model_destroy(&a);
 		tu_rows_free(&none);
 	}
-	cfg.epochs = 0;
+	cfg.epochs = -1;
 	st = train_fresh(&a, &arch, &data, &cfg, &al, &ra, &ca);
 	CHECK(st == AE_EINVAL, "train: invalid config refused by ae_train itself (%d)", (int) st);
 	free_result(&al, &ra);

@@ -33,8 +33,8 @@ extern void dgesvd_(const char *jobu, const char *jobvt, const int *m,
 int
 ae_code_is_linear(const ae_model *m)
 {
-	/* layer n_hidden writes the code, with the hidden layers' activation */
-	return m->arch.activation == AE_ACT_LINEAR;
+	/* layer n_hidden writes the code (linear in a residual model) */
+	return ae_layer_activation(m, m->arch.n_hidden) == AE_ACT_LINEAR;
 }
 
 /* Whether m can be aligned to ref: linear code, same input and code sizes. */
@@ -330,4 +330,17 @@ ae_align_apply(ae_model *m, const double *R, double s, const double *t,
 		b[a] = (float) (s * b[a] + t[a]);
 	/* the layer that reads it */
 	unrotate_inputs_of(m->W[dec], m->b[dec], m->dims[dec + 1], k, R, s, t, work);
+	if (AE_HAS_SKIP(m))
+	{
+		/* a residual model's skip paths write and read the code too */
+		int			d = m->arch.n_input;
+
+		rotate_rows_of(m->Ae, k, d, R, work);
+		rotate_rows_of(m->ae, k, 1, R, work);
+		for (size_t i = 0; i < (size_t) k * d; i++)
+			m->Ae[i] = (float) (s * m->Ae[i]);
+		for (int a = 0; a < k; a++)
+			m->ae[a] = (float) (s * m->ae[a]);
+		unrotate_inputs_of(m->Ad, m->ad, d, k, R, s, t, work);
+	}
 }

@@ -59,8 +59,8 @@ ae_status	ae_align(ae_model *m, float *const *rows, const size_t *idx,
 /*
  * Apply z' = s R z + t to m's code (R: latent x latent, row-major,
  * orthogonal; s > 0; t: latent): the layers that write the code get s R,
- * the layers that read it R^T / s and a bias that removes t.  work holds
- * latent doubles.
+ * the layers that read it R^T / s and a bias that removes t (a residual
+ * model's skip paths included).  work holds latent doubles.
  */
 void		ae_align_apply(ae_model *m, const double *R, double s,
 						   const double *t, double *work);

@@ -14,6 +14,14 @@
  * Every layer but the last uses the hidden activation; the last uses the
  * output activation.  The latent code is the output of layer k.
  *
+ * A PCA-residual model (arch.residual) adds two linear skip paths around
+ * that stack, initialised at the exact PCA of the training rows while the
+ * last encoder and decoder layers start at zero (ae_resid.c):
+ *   code = x Ae^T + ae + E(x)        E: layers 0 .. k, code layer linear
+ *   out  = code Ad^T + ad + D(code)  D: layers k+1 .. 2k+1, output linear
+ * With k = 0 there are no skip paths: the two layers are the linear
+ * autoencoder, initialised at PCA.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef AE_CORE_H
@@ -45,6 +53,18 @@ struct ae_train_callbacks;		/* below, with training */
 #define AE_ADAM_EPS			1e-7	/* as Keras; PyTorch uses 1e-8 */
 #define AE_SGD_MOMENTUM		0.9
 #define AE_MIN_SCALE		1e-12	/* a constant feature keeps scale 1 */
+#define AE_MIN_ROW_NORM		1e-30	/* scaling 'l2': a zero row stays zero */
+
+/* The PCA-residual network and the automatic training length. */
+#define AE_DEFAULT_HIDDEN	256		/* residual MLP width, hidden_units NULL */
+#define AE_AUTO_MIN_STEPS	1000	/* no plateau stop before this many steps */
+#define AE_AUTO_MAX_STEPS	5000	/* optimiser steps of an automatic run */
+#define AE_AUTO_WINDOW_STEPS 500	/* the plateau is judged over at least this */
+#define AE_AUTO_MIN_REL_PROGRESS 1e-3	/* relative progress a window must make */
+#define AE_INIT_SAMPLE_ROWS	4096	/* rows of the data-dependent init */
+#define AE_PCA_MIN_ROWS		10000	/* PCA of the training rows: at least
+									 * these rows (all if fewer) ... */
+#define AE_PCA_WORK			6.4e10	/* ... or as many as rows * d^2 allows */
 
 /* Result codes of core functions. */
 typedef enum ae_status
@@ -97,6 +117,7 @@ typedef enum ae_scaling
 	AE_SCALING_NONE = 0,
 	AE_SCALING_STANDARD,			/* per-feature mean and standard deviation */
 	AE_SCALING_MINMAX,				/* per-feature minimum and range */
+	AE_SCALING_L2,					/* each row to unit length */
 	AE_SCALING_COUNT
 } ae_scaling;
 
@@ -148,13 +169,17 @@ typedef struct ae_arch
 	ae_activation activation;	/* hidden and latent layers */
 	ae_activation output_activation;	/* linear or sigmoid */
 	ae_scaling	scaling;
+	int			residual;		/* PCA skip paths (if n_hidden > 0), code and
+								 * output layers linear */
 } ae_arch;
 
 /*
  * A model: architecture, input scaling and parameters in one allocation.
  * Scaling maps an input x to (x - shift) / scale before the network and
  * back after it.  lo and hi are each feature's training range in input
- * units.  meta is opaque text (the glue keeps JSON there).
+ * units.  meta is opaque text (the glue keeps JSON there).  With scaling
+ * 'l2' the row is first divided by its length (shift 0, scale 1, and lo, hi
+ * the ranges of the unit rows).
  */
 typedef struct ae_model
 {
@@ -163,6 +188,12 @@ typedef struct ae_model
 	int			dims[AE_MAX_LAYERS + 1];	/* layer l maps dims[l] -> dims[l+1] */
 	float	   *W[AE_MAX_LAYERS];	/* (dims[l+1], dims[l]) views into params */
 	float	   *b[AE_MAX_LAYERS];	/* (dims[l+1]) */
+	float	   *Ae;				/* (latent, n_input) encoder skip, after the
+								 * layers in params; NULL unless residual
+								 * with hidden layers */
+	float	   *ae;				/* (latent) */
+	float	   *Ad;				/* (n_input, latent) decoder skip */
+	float	   *ad;				/* (n_input) */
 	float	   *params;			/* (n_params) all weights and biases */
 	size_t		n_params;
 	float	   *shift;			/* (n_input) */
@@ -190,6 +221,13 @@ ae_status	ae_model_with_meta(ae_model *dst, const ae_model *src,
 void		ae_model_copy_values(ae_model *dst, const ae_model *src);
 void		ae_model_init_weights(ae_model *m, ae_rng *rng);
 int			ae_model_max_dim(const ae_model *m);
+/* Whether m has the skip paths of the PCA-residual network. */
+#define AE_HAS_SKIP(m)	((m)->Ae != NULL)
+/* The activation of layer l: linear for the code and output of a residual model. */
+ae_activation ae_layer_activation(const ae_model *m, int l);
+/* out (rows, out_dim) += in (rows, in_dim) W^T + b: a skip path, one sgemm. */
+void		ae_add_skip(float *out, const float *in, const float *W,
+						const float *b, int rows, int in_dim, int out_dim);
 
 /*
  * Model format: a versioned little-endian byte string ending in the SHA-256
@@ -197,7 +235,11 @@ int			ae_model_max_dim(const ae_model *m);
  * by its length and that digest.
  */
 #define AE_FORMAT_MAGIC		"AENCODER"
-#define AE_FORMAT_VERSION	2
+#define AE_FORMAT_VERSION	3	/* the newest: residual and 'l2' models */
+#define AE_FORMAT_VERSION_MIN 2 /* the oldest read, and written when enough */
+#define AE_FORMAT_RESIDUAL	0x1 /* flags bit: the PCA-residual network */
+/* The version m is written in: the oldest that can express it. */
+int			ae_model_format_version(const ae_model *m);
 #define AE_DIGEST_BYTES		32
 void		ae_sha256(const unsigned char *p, size_t n, unsigned char *out);
 size_t		ae_model_serialized_size(const ae_model *m);
@@ -242,18 +284,33 @@ void		ae_reconstruction_error(const ae_model *m, const float *x, int rows,
 /*
  * Per-row mean squared reconstruction error in input units of rows
  * idx[0..n) that are already scaled (as ae_train leaves them): each
- * element's error is multiplied back by its feature's scale.  work holds
+ * element's error is multiplied back by its feature's scale, and for 'l2'
+ * each row's error by its length squared, norms[idx[i]]^2.  work holds
  * ae_row_errors_floats(m, B) floats.
  */
 size_t		ae_row_errors_floats(const ae_model *m, int B);
 void		ae_row_errors(const ae_model *m, float *const *rows,
-						  const size_t *idx, size_t n, int B, float *work,
-						  double *err);
+						  const size_t *idx, size_t n, int B,
+						  const float *norms, float *work, double *err);
 
-/* Scaling (ae_scale.c): fit in double, apply in place. */
+/*
+ * Scaling (ae_scale.c): fit in double, apply in place.  ae_scaling_apply
+ * returns the row's length for 'l2' (the factor that takes the network's
+ * unit-scale output back to input units), else 1.
+ */
 void		ae_scaling_fit(ae_model *m, float *const *rows, size_t n,
 						   double *work);	/* work: 2 * n_input doubles */
-void		ae_scaling_apply(const ae_model *m, float *row);
+float		ae_scaling_apply(const ae_model *m, float *row);
+/* Scale row (d floats) to unit length in place ('l2'); returns its length. */
+float		ae_l2_normalize(float *row, int d);
+/*
+ * Scale rows[0..n) in place with m's scaling; for 'l2' their lengths go
+ * into norms (if not NULL), and lo and hi become the ranges of the unit
+ * rows when set_range.
+ */
+void		ae_scale_rows(ae_model *m, float *const *rows, size_t n,
+						  float *norms, int set_range);
+
 /* The inverse: out = in * scale + shift (out may be in). */
 void		ae_scaling_unapply(const ae_model *m, const float *in, float *out);
 
@@ -302,6 +359,24 @@ ae_status	ae_pca_solve(ae_model *m, const ae_moments *mom, double *explained,
 						 double *residual, const struct ae_train_callbacks *cb,
 						 const ae_allocator *alloc);
 /*
+ * The top k principal components of the rows behind mom, in the units
+ * (x - shift) / scale (shift and scale NULL: the rows' own units): V (d, k)
+ * row-major, column c the c-th component signed so its largest element is
+ * positive; mu (d) the mean; lambda (k) the variances, descending; *trace
+ * the total variance.  The same for every caller, so PCA is one function.
+ */
+ae_status	ae_pca_components(const ae_moments *mom, const float *shift,
+							  const float *scale, int k, double *V, double *mu,
+							  double *lambda, double *trace,
+							  const struct ae_train_callbacks *cb,
+							  const ae_allocator *alloc);
+/*
+ * PCA as a linear encoder We (k, d), be (k) and decoder Wd (d, k), bd (d):
+ * code = V^T (x - mu), x = V code + mu.
+ */
+void		ae_pca_write(float *We, float *be, float *Wd, float *bd,
+						 const double *V, const double *mu, int d, int k);
+/*
  * The k largest eigenpairs of a symmetric (n, n) matrix (ae_eigen.c): its
  * upper triangle row-major (lower column-major) in a, overwritten;
  * eigenvalues ascending in w (k), eigenvectors as columns of z (n, k,
@@ -314,7 +389,7 @@ ae_status	ae_eigen_top(double *a, int n, int k, double *w, double *z,
 /* Training (ae_train.c). */
 typedef struct ae_train_config
 {
-	int			epochs;
+	int			epochs;			/* 0: automatic (AE_AUTO_*) */
 	int			batch_size;
 	double		learning_rate;
 	ae_optimizer optimizer;
@@ -327,13 +402,34 @@ typedef struct ae_train_config
 	uint64_t	seed;
 	int			warm_start;		/* keep m's weights and scaling */
 	int			preset_scaling;	/* keep m's scaling, initialise weights */
+	double		similarity_weight;	/* lambda of the neighbour term; 0: off */
+	double		similarity_temperature; /* its softmax temperature tau */
+	int			keep_pca;		/* return the PCA of the training rows as
+								 * res->pca (a linear model, m's scaling) */
 } ae_train_config;
+
+/* Why training stopped. */
+typedef enum ae_stop
+{
+	AE_STOP_EPOCHS = 0,			/* ran the epochs asked for */
+	AE_STOP_PATIENCE,			/* patience epochs without a better loss */
+	AE_STOP_CAP,				/* automatic: AE_AUTO_MAX_STEPS steps */
+	AE_STOP_PLATEAU,			/* automatic: too little progress */
+	AE_STOP_COUNT
+} ae_stop;
+const char *ae_stop_name(ae_stop s);
 
 typedef struct ae_epoch_stats
 {
-	int			epoch;			/* 1-based */
-	double		train_loss;		/* mean reconstruction MSE, normalized units */
+	int			epoch;			/* 1-based; 0: the starting point (PCA, or
+								 * the warm-start weights) */
+	double		train_loss;		/* mean reconstruction MSE, normalized units
+								 * (epoch 0: PCA's on the training rows, or
+								 * NaN) */
 	double		validation_loss;	/* NaN without validation rows */
+	double		validation_objective;	/* what early stopping compares:
+										 * validation_loss plus the
+										 * similarity term */
 	double		learning_rate;
 	double		seconds;		/* this epoch's wall time */
 } ae_epoch_stats;
@@ -348,10 +444,27 @@ typedef struct ae_train_result
 	double		final_train_loss;
 	double		final_validation_loss;	/* of the kept weights */
 	double		seconds;
-	ae_epoch_stats *curve;		/* (epochs_run), from the allocator */
+	double		pca_validation_loss;	/* PCA of the training rows on the
+										 * validation rows; NaN if none */
+	double		pca_train_loss; /* its loss on the rows it was fitted on */
+	long		steps;			/* optimiser steps taken */
+	ae_stop		stop_reason;
+	int			has_epoch0;		/* curve[0] is epoch 0, a candidate */
+	ae_epoch_stats *curve;		/* (epochs_run + has_epoch0) in epoch order,
+								 * epoch 0 first if has_epoch0
+								 * (AE_CURVE_AT); from the allocator */
 	size_t	   *validation_index;	/* (validation_rows) into rows; lives in
 									 * curve's allocation, freed with it */
+	float	   *row_norms;		/* (rows) each row's length for 'l2', else
+								 * NULL; in curve's allocation */
+	ae_model	pca;			/* with cfg->keep_pca: PCA of the training
+								 * rows as a linear model with m's scaling
+								 * (block NULL if none); the caller
+								 * destroys it */
 } ae_train_result;
+
+/* The curve entry of epoch e (0 only if has_epoch0). */
+#define AE_CURVE_AT(res, e)	(&(res)->curve[(e) - 1 + (res)->has_epoch0])
 
 typedef struct ae_train_callbacks
 {
@@ -381,18 +494,49 @@ ae_status	ae_moments_of_rows(ae_moments *mom, float *const *rows, size_t n,
  * Whole-network loss and gradient on one batch (ae_net.c).  input and target
  * are (B, n_input), normalized.  Returns the total loss
  *   mean((y - target)^2) + weight_decay/2 * sum W^2 + sparsity * mean|code|
+ *   + sim_weight * L_sim(code)
  * in double, stores its first term in *mse if not NULL, and overwrites
  * grads (n_params, laid out like params).  work holds ae_grad_floats(m, B).
+ * L_sim is the neighbour KL divergence of ae_sim.c between the batch's
+ * rows in input units, sim_rows, and their codes.
  */
+typedef struct ae_loss_opts
+{
+	double		weight_decay;
+	double		sparsity;
+	double		sim_weight;		/* lambda times the mean feature variance;
+								 * 0: no similarity term */
+	double		sim_temperature;
+	const float *sim_rows;		/* (B, n_input) the batch in input units */
+	float	   *sim_work;		/* ae_sim_work_floats(B, latent, n_input) */
+} ae_loss_opts;
+
 size_t		ae_grad_floats(const ae_model *m, int B);
 double		ae_loss_grad(const ae_model *m, const float *input,
 						 const float *target, int B, double weight_decay,
 						 double sparsity, float *grads, float *work,
 						 double *mse);
+/* The same with every term; *sim gets L_sim (0 without it) if not NULL. */
+double		ae_loss_grad_ex(const ae_model *m, const float *input,
+							const float *target, int B, const ae_loss_opts *o,
+							float *grads, float *work, double *mse,
+							double *sim);
 
 /* Mean reconstruction MSE of rows idx[0..n) of normalized data, in double. */
 double		ae_mse(const ae_model *m, float *const *rows, const size_t *idx,
 				   size_t n, int B, float *work);
+/*
+ * The validation objective of rows idx[0..n): their MSE (into *mse) plus
+ * o->sim_weight times the row-weighted mean of L_sim over batches of B
+ * rows in index order (batches of one row have no pairs and add 0).  The
+ * rows are scaled; the similarity term un-scales each batch into
+ * o->sim_rows's buffer (B, n_input), which must be writable.
+ */
+double		ae_val_objective(const ae_model *m, float *const *rows,
+							 const size_t *idx, size_t n, int B,
+							 const ae_loss_opts *o, float *sim_buf,
+							 float *work, const struct ae_train_callbacks *cb,
+							 double *mse);
 
 /* Optimisers (ae_optim.c): one flat loop over all parameters. */
 typedef struct ae_optim

@@ -345,6 +345,9 @@ ae_fitstate_commit(ae_fitstate *s, ae_error *err)
 
 	if (s->full)
 	{
+		/* 'l2' is row-wise: the exact solver's moments are of unit rows */
+		if (s->opts.arch.scaling == AE_SCALING_L2)
+			ae_l2_normalize(s->pending + s->n_pending * s->d, s->d);
 		s->read++;
 		if (++s->n_pending == s->pending_cap)
 			return fold(s, err);

@@ -7,8 +7,9 @@
  *
  *   offset  size        field
  *   0       8           magic "AENCODER"
- *   8       4           format version (AE_FORMAT_VERSION)
- *   12      4           flags, 0
+ *   8       4           format version: 2 or 3 (AE_FORMAT_VERSION)
+ *   12      4           flags: 0 in version 2; in version 3 bit 0
+ *                       (AE_FORMAT_RESIDUAL) marks the PCA-residual network
  *   16      4           n_input
  *   20      4           latent
  *   24      4           n_hidden (k)
@@ -17,14 +18,23 @@
  *   +       8           parameter count (checked against the sizes)
  *   +       4           metadata length
  *   +       16 n_input  shift, scale, lo, hi (float32)
- *   +       4 P         parameters (float32, each layer's W then b)
+ *   +       4 P         parameters (float32, each layer's W then b; then
+ *                       for a residual model with hidden layers the skip
+ *                       paths Ae, ae, Ad, ad)
  *   +       meta        metadata bytes (JSON text from the glue)
  *   +       32          SHA-256 digest of everything before it
  *
+ * Version 3 adds the residual flag and scaling 3 ('l2'); the writer uses
+ * version 2 for every model version 2 can express (not residual, scaling
+ * other than 'l2'), so builds that read only version 2 keep reading them,
+ * and the reader takes both, each only for what it is written for (a
+ * model has one byte form, so its digest identifies it).
+ *
  * ae_model_parse reads nothing before checking it lies inside the buffer,
  * rejects any length but the exact one, a wrong digest, out-of-range
- * sizes or enums, non-finite floats, non-positive scales, and a scaling
- * other than the identity for scaling 'none'.
+ * sizes or enums, unknown flags, what version 2 cannot hold in a version 2
+ * model, non-finite floats, non-positive scales, and a scaling other than
+ * the identity for scalings 'none' and 'l2'.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,6 +60,14 @@ header_size(int k)
 	return HEADER_FIXED + 4 * (size_t) k + HEADER_TAIL;
 }
 
+/* The version m is written in: 2 unless it needs version 3. */
+int
+ae_model_format_version(const ae_model *m)
+{
+	return m->arch.residual || m->arch.scaling == AE_SCALING_L2 ?
+		AE_FORMAT_VERSION : AE_FORMAT_VERSION_MIN;
+}
+
 /* Exact serialized size of m. */
 size_t
 ae_model_serialized_size(const ae_model *m)
@@ -68,8 +86,8 @@ ae_model_serialize(const ae_model *m, unsigned char *out)
 
 	memcpy(p, AE_FORMAT_MAGIC, 8);
 	p += 8;
-	p = ae_put_u32(p, AE_FORMAT_VERSION);
-	p = ae_put_u32(p, 0);
+	p = ae_put_u32(p, (uint32_t) ae_model_format_version(m));
+	p = ae_put_u32(p, a->residual ? AE_FORMAT_RESIDUAL : 0);
 	p = ae_put_u32(p, (uint32_t) a->n_input);
 	p = ae_put_u32(p, (uint32_t) a->latent);
 	p = ae_put_u32(p, (uint32_t) a->n_hidden);
@@ -96,6 +114,7 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 {
 	ae_arch		arch;
 	uint32_t	version,
+				flags,
 				k,
 				meta_len;
 	uint64_t	n_params;
@@ -114,17 +133,19 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 		return AE_EFORMAT;
 	}
 	version = ae_get_u32(buf + 8);
-	if (version != AE_FORMAT_VERSION)
+	if (version < AE_FORMAT_VERSION_MIN || version > AE_FORMAT_VERSION)
 	{
-		SET_ERR("model format version %u is not supported (this build reads version %d)",
-				version, AE_FORMAT_VERSION);
+		SET_ERR("model format version %u is not supported (this build reads versions %d to %d)",
+				version, AE_FORMAT_VERSION_MIN, AE_FORMAT_VERSION);
 		return AE_EFORMAT;
 	}
-	if (ae_get_u32(buf + 12) != 0)
+	flags = ae_get_u32(buf + 12);
+	if (flags & ~(version >= 3 ? (uint32_t) AE_FORMAT_RESIDUAL : 0u))
 	{
-		SET_ERR("unknown model format flags %u", ae_get_u32(buf + 12));
+		SET_ERR("unknown model format flags %u for version %u", flags, version);
 		return AE_EFORMAT;
 	}
+	arch.residual = (flags & AE_FORMAT_RESIDUAL) != 0;
 	k = ae_get_u32(buf + 24);
 	if (k > AE_MAX_HIDDEN)
 	{
@@ -151,6 +172,15 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 	if (p[3] != 0 || ae_arch_check(&arch, why, sizeof(why)) != AE_OK)
 	{
 		SET_ERR("model header is invalid: %s", p[3] ? "reserved byte set" : why);
+		return AE_EFORMAT;
+	}
+	/* each model has one byte form: the oldest version that expresses it */
+	if (version != (arch.residual || arch.scaling == AE_SCALING_L2 ?
+					AE_FORMAT_VERSION : AE_FORMAT_VERSION_MIN))
+	{
+		SET_ERR("model header is invalid: %s", version < AE_FORMAT_VERSION ?
+				"scaling l2 needs format version 3" :
+				"format version 3 is only for residual or l2 models");
 		return AE_EFORMAT;
 	}
 	n_params = ae_get_u64(p + 4);
@@ -206,8 +236,9 @@ ae_model_parse(const unsigned char *buf, size_t len, ae_model *m,
 	p += 16 * (size_t) arch.n_input;
 	for (int i = 0; i < arch.n_input; i++)
 		if (!(m->scale[i] > 0.0f) || m->lo[i] > m->hi[i] ||
-			(arch.scaling == AE_SCALING_NONE &&
+			((arch.scaling == AE_SCALING_NONE || arch.scaling == AE_SCALING_L2) &&
 			 (m->shift[i] != 0.0f || m->scale[i] != 1.0f)))
+
 		{
 			SET_ERR("model scaling of feature %d is invalid", i + 1);
 			goto fail;

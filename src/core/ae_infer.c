@@ -7,7 +7,13 @@
  * (the per-row SQL functions) or a block (the batch path, one sgemm per
  * layer).  Inputs are scaled with the model's scaling, outputs scaled back.
  * work holds ae_infer_floats(m, rows) floats: a scaled copy of the input,
- * an output buffer and the layers' activations.
+ * an output buffer, the rows' lengths and the layers' activations.
+ *
+ * Scaling 'l2' divides each row by its length: encode sees unit rows, a
+ * reconstruction is multiplied back by the input row's length (so
+ * reconstruct, denoise and reconstruction_error are in input units), and
+ * decode, which has no input row, returns unit-scale rows.  A residual
+ * model adds its skip paths to the code and to the output (ae_add_skip).
  *
  *-------------------------------------------------------------------------
  */
@@ -19,15 +25,22 @@
 size_t
 ae_infer_floats(const ae_model *m, int rows)
 {
-	return 2 * (size_t) rows * m->arch.n_input + ae_forward_floats(m, rows);
+	return 2 * (size_t) rows * m->arch.n_input + (size_t) rows +
+		ae_forward_floats(m, rows);
 }
 
-/* Activation of layer l. */
-static inline ae_activation
-layer_act(const ae_model *m, int l)
+/* Where the activations start in work (after input, output and lengths). */
+static float *
+acts_of(const ae_model *m, int rows, float *work)
 {
-	return l == m->n_layers - 1 ? m->arch.output_activation :
-		m->arch.activation;
+	return work + 2 * (size_t) rows * m->arch.n_input + (size_t) rows;
+}
+
+/* Where the rows' lengths are kept in work. */
+static float *
+norms_of(const ae_model *m, int rows, float *work)
+{
+	return work + 2 * (size_t) rows * m->arch.n_input;
 }
 
 /*
@@ -43,7 +56,7 @@ run_layers(const ae_model *m, const float *x, int rows, int from, int to,
 	for (int l = from; l < to; l++)
 	{
 		ae_dense_forward(act, in, m->W[l], m->b[l], rows, m->dims[l],
-						 m->dims[l + 1], layer_act(m, l));
+						 m->dims[l + 1], ae_layer_activation(m, l));
 		in = act;
 		act += (size_t) rows * m->dims[l + 1];
 	}
@@ -51,24 +64,62 @@ run_layers(const ae_model *m, const float *x, int rows, int from, int to,
 }
 
 /*
- * The network's input for raw rows x: x itself when the scaling is the
- * identity (scaling 'none'), else x scaled into buf.
+ * The code of network input x (rows, n_input): the encoder layers and, for
+ * a residual model, the encoder skip path.  Returns it (in act).
  */
 static const float *
-scaled_input(const ae_model *m, const float *x, int rows, float *buf)
+run_encoder(const ae_model *m, const float *x, int rows, float *act)
 {
+	const float *z = run_layers(m, x, rows, 0, m->arch.n_hidden + 1, act);
+
+	if (AE_HAS_SKIP(m))
+		ae_add_skip((float *) z, x, m->Ae, m->ae, rows, m->arch.n_input,
+					m->arch.latent);
+	return z;
+}
+
+/*
+ * The network's output for codes z (rows, latent): the decoder layers and,
+ * for a residual model, the decoder skip path.  act is scratch.
+ */
+static const float *
+run_decoder(const ae_model *m, const float *z, int rows, float *act)
+{
+	const float *y = run_layers(m, z, rows, m->arch.n_hidden + 1, m->n_layers, act);
+
+	if (AE_HAS_SKIP(m))
+		ae_add_skip((float *) y, z, m->Ad, m->ad, rows, m->arch.latent,
+					m->arch.n_input);
+	return y;
+}
+
+/*
+ * The network's input for raw rows x: x itself when the scaling is the
+ * identity (scaling 'none'), else x scaled into buf; each row's factor back
+ * to input units (its length for 'l2', else 1) goes into norms.
+ */
+static const float *
+scaled_input(const ae_model *m, const float *x, int rows, float *buf,
+			 float *norms)
+{
+	for (int r = 0; r < rows; r++)
+		norms[r] = 1.0f;
 	if (m->arch.scaling == AE_SCALING_NONE)
 		return x;
 	memcpy(buf, x, sizeof(float) * rows * (size_t) m->arch.n_input);
 	for (int r = 0; r < rows; r++)
-		ae_scaling_apply(m, buf + (size_t) r * m->arch.n_input);
+		norms[r] = ae_scaling_apply(m, buf + (size_t) r * m->arch.n_input);
 	return buf;
 }
 
-/* Scale network outputs back to input units, clamping if asked. */
+/*
+ * Scale network outputs back to input units, clamping to the training
+ * range (in network units for 'l2') if asked, then times each row's
+ * length (norms NULL: 1).
+ */
 static void
 unscale_rows(const ae_model *m, const float *y, int rows, float *out,
-			 int clamp)
+			 int clamp, const float *norms)
 {
 	int			d = m->arch.n_input;
 
@@ -80,6 +131,9 @@ unscale_rows(const ae_model *m, const float *y, int rows, float *out,
 		if (clamp)
 			for (int i = 0; i < d; i++)
 				o[i] = o[i] < m->lo[i] ? m->lo[i] : (o[i] > m->hi[i] ? m->hi[i] : o[i]);
+		if (norms && norms[r] != 1.0f)
+			for (int i = 0; i < d; i++)
+				o[i] *= norms[r];
 	}
 }
 
@@ -88,24 +142,25 @@ void
 ae_encode(const ae_model *m, const float *x, int rows, float *code,
 		  float *work)
 {
-	float	   *act = work + 2 * (size_t) rows * m->arch.n_input;
 	const float *y;
 
-	y = run_layers(m, scaled_input(m, x, rows, work), rows, 0,
-				   m->arch.n_hidden + 1, act);
+	y = run_encoder(m, scaled_input(m, x, rows, work, norms_of(m, rows, work)),
+					rows, acts_of(m, rows, work));
 	memcpy(code, y, sizeof(float) * rows * (size_t) m->arch.latent);
 }
 
-/* Decoded rows (rows, n_input) in input units from codes (rows, latent). */
+/*
+ * Decoded rows (rows, n_input) in input units from codes (rows, latent);
+ * for 'l2', unit-scale rows.
+ */
 void
 ae_decode(const ae_model *m, const float *code, int rows, float *out,
 		  float *work)
 {
-	float	   *act = work + 2 * (size_t) rows * m->arch.n_input;
 	const float *y;
 
-	y = run_layers(m, code, rows, m->arch.n_hidden + 1, m->n_layers, act);
-	unscale_rows(m, y, rows, out, 0);
+	y = run_decoder(m, code, rows, acts_of(m, rows, work));
+	unscale_rows(m, y, rows, out, 0, NULL);
 }
 
 /* Reconstruction of raw rows, in input units; clamp to [lo, hi] if asked. */
@@ -113,11 +168,15 @@ void
 ae_reconstruct(const ae_model *m, const float *x, int rows, float *out,
 			   int clamp, float *work)
 {
-	float	   *act = work + 2 * (size_t) rows * m->arch.n_input;
-	const float *y;
+	float	   *act = acts_of(m, rows, work);
+	float	   *norms = norms_of(m, rows, work);
+	const float *z;
 
-	y = run_layers(m, scaled_input(m, x, rows, work), rows, 0, m->n_layers, act);
-	unscale_rows(m, y, rows, out, clamp);
+	z = run_encoder(m, scaled_input(m, x, rows, work, norms), rows, act);
+	/* the decoder's scratch follows the encoder's activations */
+	for (int l = 0; l <= m->arch.n_hidden; l++)
+		act += (size_t) rows * m->dims[l + 1];
+	unscale_rows(m, run_decoder(m, z, rows, act), rows, out, clamp, norms);
 }
 
 /* Per-row mean squared error of the reconstruction, in input units. */
@@ -150,10 +209,13 @@ ae_row_errors_floats(const ae_model *m, int B)
 	return (size_t) B * m->arch.n_input + ae_forward_floats(m, B);
 }
 
-/* Per-row error in input units of scaled rows idx[0..n), B at a time. */
+/*
+ * Per-row error in input units of scaled rows idx[0..n), B at a time; for
+ * 'l2' norms[idx[i]] is row idx[i]'s length.
+ */
 void
 ae_row_errors(const ae_model *m, float *const *rows, const size_t *idx,
-			  size_t n, int B, float *work, double *err)
+			  size_t n, int B, const float *norms, float *work, double *err)
 {
 	int			d = m->arch.n_input;
 	float	   *batch = work;
@@ -179,7 +241,10 @@ ae_row_errors(const ae_model *m, float *const *rows, const size_t *idx,
 
 				s += e * e;
 			}
+			if (norms)
+				s *= (double) norms[idx[start + r]] * norms[idx[start + r]];
 			err[start + r] = s / d;
 		}
 	}
 }
+

@@ -316,3 +316,28 @@ ae_dense_backward(float *dx, float *dW, float *db, float *dy, const float *y,
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out,
 					1.0f, dy, out, W, in, 0.0f, dx, in);
 }
+
+/*
+ * A linear skip path: out (B, out_dim) += b + in W^T, W (out_dim, in_dim).
+ * The bias goes in first and the product is added with beta = 1, as in
+ * ae_dense_forward, so a skip path added to zeros computes exactly what a
+ * linear layer with the same W and b computes.
+ */
+void
+ae_add_skip(float *out, const float *in, const float *W, const float *b,
+			int B, int in_dim, int out_dim)
+{
+	for (int r = 0; r < B; r++)
+	{
+		float	   *o = out + (size_t) r * out_dim;
+
+		for (int j = 0; j < out_dim; j++)
+			o[j] += b[j];
+	}
+	if (B == 1)
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, W, in_dim,
+					in, 1, 1.0f, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, out_dim, in_dim,
+					1.0f, in, in_dim, W, in_dim, 1.0f, out, out_dim);
+}

@@ -24,7 +24,7 @@
 static const char *const computed_keys[] = {
 	"format_version", "size_bytes", "parameters", "input_dim", "latent_dim",
 	"hidden_units", "activation", "output_activation", "scaling",
-	"feature_scaling", NULL};
+	"architecture", "skip", "feature_scaling", NULL};
 
 /* Training figures save() keeps, with their JSON type. */
 typedef enum
@@ -44,6 +44,7 @@ static const struct
 	{"rows_used", K_COUNT}, {"rows_skipped", K_COUNT}, {"rows_read", K_COUNT},
 	{"sampled", K_BOOL}, {"train_rows", K_COUNT}, {"validation_rows", K_COUNT},
 	{"epochs_run", K_COUNT}, {"best_epoch", K_COUNT}, {"stopped_early", K_BOOL},
+	{"steps", K_COUNT}, {"pca_validation_loss", K_NUMBER},
 	{"final_train_loss", K_NUMBER}, {"final_validation_loss", K_NUMBER},
 	{"anomaly_threshold", K_NUMBER}, {"explained_variance_ratio", K_NUMBERS},
 	{"seconds", K_NUMBER}, {"loss_curve", K_CURVE}, {NULL, K_NUMBER}};
@@ -121,6 +122,23 @@ float_array(ae_json *j, const char *key, const float *v, int n)
 	ae_json_array_end(j);
 }
 
+/*
+ * What the network is: "pca_residual" (the mirrored MLP with PCA skip
+ * paths), "linear" (no hidden layers and a linear code, PCA or started at
+ * it) or "mlp".
+ */
+static const char *
+architecture_name(const ae_model *m)
+{
+	if (AE_HAS_SKIP(m))
+		return "pca_residual";
+	if (m->arch.n_hidden == 0 &&
+		(m->arch.residual || m->arch.activation == AE_ACT_LINEAR) &&
+		m->arch.output_activation == AE_ACT_LINEAR)
+		return "linear";
+	return "mlp";
+}
+
 /* The describe() document of m (size_bytes: its serialized size). */
 char *
 ae_model_describe(const ae_model *m, size_t size_bytes, const ae_allocator *alloc)
@@ -131,7 +149,7 @@ ae_model_describe(const ae_model *m, size_t size_bytes, const ae_allocator *allo
 
 	ae_json_init(&j, alloc);
 	ae_json_object_begin(&j, NULL);
-	ae_json_integer(&j, "format_version", AE_FORMAT_VERSION);
+	ae_json_integer(&j, "format_version", ae_model_format_version(m));
 	ae_json_integer(&j, "size_bytes", (int64_t) size_bytes);
 	ae_json_integer(&j, "parameters", (int64_t) m->n_params);
 	ae_json_integer(&j, "input_dim", a->n_input);
@@ -143,7 +161,23 @@ ae_model_describe(const ae_model *m, size_t size_bytes, const ae_allocator *allo
 	ae_json_string(&j, "activation", ae_activation_name(a->activation));
 	ae_json_string(&j, "output_activation", ae_activation_name(a->output_activation));
 	ae_json_string(&j, "scaling", ae_scaling_name(a->scaling));
+	ae_json_string(&j, "architecture", architecture_name(m));
+	if (AE_HAS_SKIP(m))
+	{
+		/* the linear paths around the MLP: (out, in) like every W */
+		ae_json_object_begin(&j, "skip");
+		ae_json_array_begin(&j, "encoder");
+		ae_json_integer(&j, NULL, a->latent);
+		ae_json_integer(&j, NULL, a->n_input);
+		ae_json_array_end(&j);
+		ae_json_array_begin(&j, "decoder");
+		ae_json_integer(&j, NULL, a->n_input);
+		ae_json_integer(&j, NULL, a->latent);
+		ae_json_array_end(&j);
+		ae_json_object_end(&j);
+	}
 	ae_json_object_begin(&j, "feature_scaling");
+
 	float_array(&j, "shift", m->shift, a->n_input);
 	float_array(&j, "scale", m->scale, a->n_input);
 	float_array(&j, "min", m->lo, a->n_input);

@@ -4,8 +4,11 @@
  *	  Allocating, copying and initialising a model.
  *
  * A model is one block from the caller's allocator: all parameters (each
- * layer's W then b, layer after layer), the four per-feature scaling
- * vectors, then the metadata bytes.  W[l], b[l] and the rest are views.
+ * layer's W then b, layer after layer, then for a PCA-residual model with
+ * hidden layers the skip paths Ae, ae, Ad, ad), the four per-feature
+ * scaling vectors, then the metadata bytes.  W[l], b[l] and the rest are
+ * views.  Appending the skip paths keeps every layer where it would be
+ * without them.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,12 +39,34 @@ arch_dims(const ae_arch *arch, int *dims)
 	return L;
 }
 
-/* Parameter count with overflow checks; 0 if over AE_MAX_PARAMS. */
-static size_t
-count_params(const int *dims, int L)
+/* Whether arch has the skip paths: residual with hidden layers. */
+static int
+has_skip(const ae_arch *arch)
 {
-	size_t		total = 0;
+	return arch->residual && arch->n_hidden > 0;
+}
 
+/* Floats of the skip paths: Ae (k, d), ae (k), Ad (d, k), ad (d). */
+static size_t
+skip_params(const ae_arch *arch)
+{
+	size_t		d = (size_t) arch->n_input,
+				k = (size_t) arch->latent;
+
+	return has_skip(arch) ? 2 * d * k + d + k : 0;
+}
+
+/*
+ * Parameter count (layers, then skip paths) with overflow checks; 0 if
+ * over AE_MAX_PARAMS.
+ */
+static size_t
+count_params(const ae_arch *arch, const int *dims, int L)
+{
+	size_t		total = skip_params(arch);
+
+	if (total > AE_MAX_PARAMS)
+		return 0;
 	for (int l = 0; l < L; l++)
 	{
 		size_t		layer = (size_t) dims[l + 1] * ((size_t) dims[l] + 1);
@@ -90,7 +115,7 @@ ae_arch_check(const ae_arch *arch, char *err, size_t errlen)
 	{
 		int			dims[AE_MAX_LAYERS + 1];
 
-		if (count_params(dims, arch_dims(arch, dims)) == 0)
+		if (count_params(arch, dims, arch_dims(arch, dims)) == 0)
 		{
 			SET_ERR("the model would have more than %zu parameters",
 					(size_t) AE_MAX_PARAMS);
@@ -108,6 +133,16 @@ ae_arch_check(const ae_arch *arch, char *err, size_t errlen)
 		SET_ERR("unknown normalization %d", (int) arch->scaling);
 		return AE_EINVAL;
 	}
+	if (arch->residual != 0 && arch->residual != 1)
+	{
+		SET_ERR("residual must be 0 or 1, not %d", arch->residual);
+		return AE_EINVAL;
+	}
+	if (arch->residual && arch->output_activation != AE_ACT_LINEAR)
+	{
+		SET_ERR("the residual network starts at PCA and needs a linear output");
+		return AE_EINVAL;
+	}
 	return AE_OK;
 }
 
@@ -119,7 +154,7 @@ ae_arch_param_count(const ae_arch *arch)
 
 	if (ae_arch_check(arch, NULL, 0) != AE_OK)
 		return 0;
-	return count_params(dims, arch_dims(arch, dims));
+	return count_params(arch, dims, arch_dims(arch, dims));
 }
 
 /* Allocate a model for arch with meta_len bytes of metadata; zeroed. */
@@ -136,7 +171,7 @@ ae_model_create(ae_model *m, const ae_arch *arch, size_t meta_len,
 		return AE_EINVAL;
 	m->arch = *arch;
 	m->n_layers = arch_dims(arch, m->dims);
-	m->n_params = count_params(m->dims, m->n_layers);
+	m->n_params = count_params(arch, m->dims, m->n_layers);
 	if (m->n_params == 0)
 		return AE_EINVAL;
 	floats = m->n_params + 4 * (size_t) arch->n_input;
@@ -154,6 +189,14 @@ ae_model_create(ae_model *m, const ae_arch *arch, size_t meta_len,
 		p += (size_t) m->dims[l + 1] * m->dims[l];
 		m->b[l] = p;
 		p += m->dims[l + 1];
+	}
+	if (has_skip(arch))
+	{
+		m->Ae = p;
+		m->ae = m->Ae + (size_t) arch->latent * arch->n_input;
+		m->Ad = m->ae + arch->latent;
+		m->ad = m->Ad + (size_t) arch->n_input * arch->latent;
+		p = m->ad + arch->n_input;
 	}
 	m->shift = p;
 	m->scale = m->shift + arch->n_input;
@@ -232,7 +275,22 @@ ae_model_init_weights(ae_model *m, ae_rng *rng)
 	}
 }
 
+/*
+ * The activation of layer l: the output activation for the last layer,
+ * linear for the code layer of a residual model, else the hidden one.
+ */
+ae_activation
+ae_layer_activation(const ae_model *m, int l)
+{
+	if (l == m->n_layers - 1)
+		return m->arch.output_activation;
+	if (m->arch.residual && l == m->arch.n_hidden)
+		return AE_ACT_LINEAR;
+	return m->arch.activation;
+}
+
 /* The widest layer of a model, for sizing work buffers. */
+
 int
 ae_model_max_dim(const ae_model *m)
 {

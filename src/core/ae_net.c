@@ -11,13 +11,26 @@
  *   mean over B*n of (y - target)^2              (reconstruction)
  * + weight_decay / 2 * sum over layers of |W|^2  (L2, biases excluded)
  * + sparsity * mean over B*latent of |code|      (L1 on the latent code)
+ * + sim_weight * L_sim(code)                     (neighbours, ae_sim.c)
  * Losses are summed in double; gradients are float, as in the layers.
+ *
+ * A PCA-residual model (ae_resid.c) adds its skip paths after the code
+ * layer k and after the output layer 2k+1 (ae_add_skip), so the code is
+ * z = x Ae^T + ae + E(x) and the output y = z Ad^T + ad + D(z).  Backward,
+ * with delta the gradient of the loss with respect to y:
+ *   dAd = delta^T z, dad = column sums of delta, and delta Ad is kept
+ *   (B, k) until the loop reaches the code layer, where it joins the
+ *   decoder's gradient with respect to z together with the sparsity and
+ *   similarity terms; then dAe = delta_z^T x and dae = column sums.
+ * Weight decay covers Ae and Ad like every W.
  *
  *-------------------------------------------------------------------------
  */
 #include "ae_core.h"
+#include "ae_sim.h"
 #include "ae_simd.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -66,14 +79,6 @@ ae_forward_floats(const ae_model *m, int B)
 	return n;
 }
 
-/* Activation of layer l: the hidden one except for the last layer. */
-static inline ae_activation
-layer_act(const ae_model *m, int l)
-{
-	return l == m->n_layers - 1 ? m->arch.output_activation :
-		m->arch.activation;
-}
-
 /* Point acts[1..L] into work; acts[0] = x. */
 static void
 layout_acts(const ae_model *m, const float *x, int B, float *work,
@@ -87,14 +92,27 @@ layout_acts(const ae_model *m, const float *x, int B, float *work,
 	}
 }
 
-/* Forward pass of B normalized rows; fills acts[0..n_layers]. */
+/*
+ * Forward pass of B normalized rows; fills acts[0..n_layers].  The skip
+ * paths of a residual model are added to the code and to the output.
+ */
 void
 ae_forward(const ae_model *m, const float *x, int B, float *work, float **acts)
 {
+	int			code = m->arch.n_hidden + 1;
+
 	layout_acts(m, x, B, work, acts);
 	for (int l = 0; l < m->n_layers; l++)
+	{
 		ae_dense_forward(acts[l + 1], acts[l], m->W[l], m->b[l], B,
-						 m->dims[l], m->dims[l + 1], layer_act(m, l));
+						 m->dims[l], m->dims[l + 1], ae_layer_activation(m, l));
+		if (AE_HAS_SKIP(m) && l + 1 == code)
+			ae_add_skip(acts[code], x, m->Ae, m->ae, B, m->arch.n_input,
+						m->arch.latent);
+		else if (AE_HAS_SKIP(m) && l + 1 == m->n_layers)
+			ae_add_skip(acts[l + 1], acts[code], m->Ad, m->ad, B,
+						m->arch.latent, m->arch.n_input);
+	}
 }
 
 /* Floats needed by ae_loss_grad and ae_mse for B rows. */
@@ -103,27 +121,68 @@ ae_grad_floats(const ae_model *m, int B)
 {
 	size_t		wide = (size_t) B * ae_model_max_dim(m);
 
-	return ae_forward_floats(m, B) + 2 * wide + (size_t) B * m->arch.n_input;
+	return ae_forward_floats(m, B) + 2 * wide + (size_t) B * m->arch.n_input +
+		(size_t) B * m->arch.latent;
 }
 
-/* Loss and gradient of one batch; see the file header for the loss. */
+/* Loss and gradient of one batch without the similarity term. */
 double
 ae_loss_grad(const ae_model *m, const float *input, const float *target,
 			 int B, double weight_decay, double sparsity, float *grads,
 			 float *work, double *mse)
 {
+	ae_loss_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.weight_decay = weight_decay;
+	o.sparsity = sparsity;
+	return ae_loss_grad_ex(m, input, target, B, &o, grads, work, mse, NULL);
+}
+
+/*
+ * Backward of a skip path out += b + in W^T, given delta (B, out_dim) =
+ * dL/dout: dW += delta^T in, db += column sums of delta, and dx (B, in_dim)
+ * = delta W unless dx is NULL.
+ */
+static void
+skip_backward(const float *delta, const float *in, const float *W, float *dW,
+			  float *db, float *dx, int B, int in_dim, int out_dim)
+{
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_dim, in_dim, B,
+				1.0f, delta, out_dim, in, in_dim, 1.0f, dW, in_dim);
+	for (int r = 0; r < B; r++)
+		for (int j = 0; j < out_dim; j++)
+			db[j] += delta[(size_t) r * out_dim + j];
+	if (dx)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in_dim, out_dim,
+					1.0f, delta, out_dim, W, in_dim, 0.0f, dx, in_dim);
+}
+
+/* Loss and gradient of one batch; see the file header for the loss. */
+double
+ae_loss_grad_ex(const ae_model *m, const float *input, const float *target,
+				int B, const ae_loss_opts *o, float *grads, float *work,
+				double *mse, double *sim)
+{
 	float	   *acts[AE_MAX_LAYERS + 1];
 	int			L = m->n_layers,
 				n = m->arch.n_input,
-				k = m->arch.n_hidden;
+				k = m->arch.n_hidden,
+				c = m->arch.latent;
 	size_t		wide = (size_t) B * ae_model_max_dim(m);
 	float	   *delta = work + ae_forward_floats(m, B);
 	float	   *delta2 = delta + wide;
+	float	   *dz_skip = delta2 + wide + (size_t) B * n;	/* (B, latent) */
 	const float *y;
 	double		sq = 0.0,
 				loss;
 	float		gscale = (float) (2.0 / ((double) B * n));
 	size_t		i0 = 0;
+	double		weight_decay = o->weight_decay,
+				sparsity = o->sparsity;
+
+	if (sim)
+		*sim = 0.0;
 
 	ae_forward(m, input, B, work, acts);
 
@@ -151,6 +210,24 @@ ae_loss_grad(const ae_model *m, const float *input, const float *target,
 		size_t		boff = (size_t) (m->b[l] - m->params);
 		float	   *tmp;
 
+		if (l == L - 1 && AE_HAS_SKIP(m))
+			/* the decoder skip path, before the layer's backward changes delta */
+			skip_backward(delta, acts[k + 1], m->Ad, grads + (m->Ad - m->params),
+						  grads + (m->ad - m->params), dz_skip, B, c, n);
+		if (l == k && AE_HAS_SKIP(m))
+			for (size_t i = 0; i < (size_t) B * c; i++)
+				delta[i] += dz_skip[i];
+		if (l == k && o->sim_weight > 0.0 && B > 1)
+		{
+			/* the neighbour term on the code, the output of layer k */
+			double		ls = ae_sim_loss_grad(acts[k + 1], o->sim_rows, B, c, n,
+											  o->sim_temperature, delta,
+											  (float) o->sim_weight, o->sim_work);
+
+			loss += o->sim_weight * ls;
+			if (sim)
+				*sim = ls;
+		}
 		if (l == k && sparsity > 0.0)
 		{
 			/* L1 on the code, the output of layer k */
@@ -166,9 +243,13 @@ ae_loss_grad(const ae_model *m, const float *input, const float *target,
 			}
 			loss += sparsity * l1 / (double) nc;
 		}
+		if (l == k && AE_HAS_SKIP(m))
+			/* the encoder skip path: dAe = delta_z^T x, dae = column sums */
+			skip_backward(delta, input, m->Ae, grads + (m->Ae - m->params),
+						  grads + (m->ae - m->params), NULL, B, n, c);
 		ae_dense_backward(l > 0 ? delta2 : NULL, grads + off, grads + boff,
 						  delta, acts[l + 1], acts[l], m->W[l], B,
-						  m->dims[l], m->dims[l + 1], layer_act(m, l));
+						  m->dims[l], m->dims[l + 1], ae_layer_activation(m, l));
 		tmp = delta;
 		delta = delta2;
 		delta2 = tmp;
@@ -179,15 +260,18 @@ ae_loss_grad(const ae_model *m, const float *input, const float *target,
 		double		l2 = 0.0;
 		float		wd = (float) weight_decay;
 
-		for (int l = 0; l < L; l++)
+		for (int l = 0; l < L + 2 * AE_HAS_SKIP(m); l++)
 		{
-			size_t		off = (size_t) (m->W[l] - m->params);
-			size_t		cnt = (size_t) m->dims[l] * m->dims[l + 1];
+			/* every layer's W, then the skip paths' Ae and Ad */
+			const float *W = l < L ? m->W[l] : (l == L ? m->Ae : m->Ad);
+			size_t		off = (size_t) (W - m->params);
+			size_t		cnt = l < L ? (size_t) m->dims[l] * m->dims[l + 1] :
+				(size_t) n * c;
 
 			for (size_t i = 0; i < cnt; i++)
 			{
-				l2 += (double) m->W[l][i] * m->W[l][i];
-				grads[off + i] += wd * m->W[l][i];
+				l2 += (double) W[i] * W[i];
+				grads[off + i] += wd * W[i];
 			}
 		}
 		loss += 0.5 * weight_decay * l2;
@@ -226,4 +310,65 @@ ae_mse(const ae_model *m, float *const *rows, const size_t *idx, size_t n,
 		}
 	}
 	return sq / ((double) n * d);
+}
+
+/*
+ * The validation objective: MSE of rows idx[0..n) plus o->sim_weight times
+ * the mean of L_sim over batches of B rows in index order, each batch
+ * weighted by its rows.  The rows are scaled; L_sim compares codes with
+ * the rows in input units, so standard and minmax batches are un-scaled
+ * into sim_buf (B, n_input) (none and l2 need not be: a row's length does
+ * not change a cosine).  cb->on_batch runs after every batch.  Returns
+ * the objective; *mse gets the MSE.
+ */
+double
+ae_val_objective(const ae_model *m, float *const *rows, const size_t *idx,
+				 size_t n, int B, const ae_loss_opts *o, float *sim_buf,
+				 float *work, const ae_train_callbacks *cb, double *mse)
+{
+	float	   *acts[AE_MAX_LAYERS + 1];
+	int			d = m->arch.n_input;
+	int			unscale = m->arch.scaling == AE_SCALING_STANDARD ||
+		m->arch.scaling == AE_SCALING_MINMAX;
+	float	   *batch = work + ae_forward_floats(m, B) +
+		2 * (size_t) B * ae_model_max_dim(m);
+	double		sq = 0.0,
+				sim = 0.0;
+
+	if (n == 0)
+	{
+		*mse = NAN;
+		return NAN;
+	}
+	for (size_t start = 0; start < n; start += B)
+	{
+		int			cnt = (int) (n - start < (size_t) B ? n - start : (size_t) B);
+		const float *y;
+
+		for (int r = 0; r < cnt; r++)
+			memcpy(batch + (size_t) r * d, rows[idx[start + r]],
+				   sizeof(float) * d);
+		ae_forward(m, batch, cnt, work, acts);
+		y = acts[m->n_layers];
+		for (size_t i = 0; i < (size_t) cnt * d; i++)
+		{
+			double		e = (double) y[i] - batch[i];
+
+			sq += e * e;
+		}
+		if (o->sim_weight > 0.0 && cnt > 1)
+		{
+			if (unscale)
+				for (int r = 0; r < cnt; r++)
+					ae_scaling_unapply(m, batch + (size_t) r * d, sim_buf + (size_t) r * d);
+			sim += cnt * ae_sim_loss_grad(acts[m->arch.n_hidden + 1],
+										  unscale ? sim_buf : batch, cnt,
+										  m->arch.latent, d, o->sim_temperature,
+										  NULL, 0.0f, o->sim_work);
+		}
+		if (cb && cb->on_batch)
+			cb->on_batch(cb->ctx);
+	}
+	*mse = sq / ((double) n * d);
+	return *mse + (o->sim_weight > 0.0 ? o->sim_weight * sim / (double) n : 0.0);
 }

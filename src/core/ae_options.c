@@ -2,8 +2,9 @@
  *
  * ae_options.c
  *	  The option table and everything that walks it: defaults, setting
- *	  with range and enum checks, resolution, JSON in and out, and the
- *	  descriptions autoencoder.options() and the README show.
+ *	  with range and enum checks, JSON in and out, and the descriptions
+ *	  autoencoder.options() and the README show (resolution, which
+ *	  relates options to each other, is ae_resolve.c).
  *
  * Rows are in train()'s argument order (latent_dim first: it is the one
  * argument without a default).  A row's bounds are in its own units; floats
@@ -11,11 +12,13 @@
  * list them.  Options whose default depends on the data or on other
  * options are AE_OPT_AUTO: their SQL default is NULL and ae_options_check
  * or ae_options_resolve fills them in unless the caller gave them (the
- * `given` bits).
+ * `given` bits); an integer row left below its range by resolution (epochs
+ * 0: automatic) is written as JSON null.
  *
  *-------------------------------------------------------------------------
  */
 #include "ae_options.h"
+#include "ae_sim.h"
 
 #include <errno.h>
 #include <math.h>
@@ -37,7 +40,7 @@ static const ae_choice activation_choices[] = {
 	{"elu", AE_ACT_ELU}, {"linear", AE_ACT_LINEAR}, {NULL, 0}};
 static const ae_choice scaling_choices[] = {
 	{"standard", AE_SCALING_STANDARD}, {"minmax", AE_SCALING_MINMAX},
-	{"none", AE_SCALING_NONE}, {NULL, 0}};
+	{"none", AE_SCALING_NONE}, {"l2", AE_SCALING_L2}, {NULL, 0}};
 static const ae_choice optimizer_choices[] = {
 	{"adam", AE_OPT_ADAM}, {"sgd", AE_OPT_SGD}, {NULL, 0}};
 static const ae_choice noise_choices[] = {
@@ -58,18 +61,21 @@ static const ae_option_desc option_table[] = {
 	{"latent_dim", AE_OT_INT, TF | AE_OPT_REQUIRED | AE_OPT_AUTO, OFF(arch.latent), 0,
 	 1, AE_MAX_DIM, 0, NULL, 0,
 	"size of the code, at most the input dimension; fit() without it: min(16, input dimension)"},
-	{"hidden_units", AE_OT_UNITS, TF, OFF(arch.n_hidden), OFF(arch.hidden),
+	{"hidden_units", AE_OT_UNITS, TF | AE_OPT_AUTO, OFF(arch.n_hidden), OFF(arch.hidden),
 	 1, AE_MAX_UNITS, 0, NULL, 0,
-	"encoder hidden layers, e.g. '{256}'; the decoder mirrors them"},
+	"encoder hidden layers, e.g. '{256}'; the decoder mirrors them; by default '{256}' with residual, else none"},
+	{"residual", AE_OT_BOOL, TF | AE_OPT_AUTO, OFF(arch.residual), 0,
+	 0, 0, 1, NULL, 0,
+	"the PCA-residual network: linear skip paths started at the exact PCA of the training rows around the MLP (whose last encoder and decoder layers start at zero), code and output layers linear, epoch 0 (PCA) a candidate for the epoch kept, so the validation loss is never above PCA's; by default on, off with output_activation sigmoid, the exact solver or activation linear, more than 8192 dimensions, or a warm start from a version without it"},
 	{"activation", AE_OT_ENUM, TF, OFF(arch.activation), 0,
 	 0, 0, AE_ACT_RELU, activation_choices, ALL(AE_ACT_COUNT),
 	"activation of the hidden and code layers"},
 	{"output_activation", AE_OT_ENUM, TF | AE_OPT_AUTO, OFF(arch.output_activation), 0,
 	 0, 0, AE_ACT_LINEAR, activation_choices, BIT(AE_ACT_LINEAR) | BIT(AE_ACT_SIGMOID),
-	"activation of the output layer; by default sigmoid with scaling minmax, else linear"},
-	{"epochs", AE_OT_INT, TF, OFF(cfg.epochs), 0,
-	 1, AE_MAX_EPOCHS, 20, NULL, 0,
-	"passes over the training rows"},
+	"activation of the output layer; by default linear, sigmoid with scaling minmax when residual is off"},
+	{"epochs", AE_OT_INT, TF | AE_OPT_AUTO, OFF(cfg.epochs), 0,
+	 1, AE_MAX_EPOCHS, 0, NULL, 0,
+	"passes over the training rows; by default automatic: at least 1000 optimizer steps, stopped when the best validation loss fell less than 0.1% over the last 500 steps (and patience epochs), at most 5000 steps"},
 	{"batch_size", AE_OT_INT, TF, OFF(cfg.batch_size), 0,
 	 1, AE_MAX_BATCH, 256, NULL, 0,
 	"rows per minibatch"},
@@ -85,6 +91,12 @@ static const ae_option_desc option_table[] = {
 	{"sparsity", AE_OT_FLOAT, TF, OFF(cfg.sparsity), 0,
 	 0, 100, 0, NULL, 0,
 	"L1 on the code: adds sparsity * mean(abs(code)) to the loss"},
+	{"similarity_weight", AE_OT_FLOAT, TF, OFF(cfg.similarity_weight), 0,
+	 0, 10000, 0, NULL, 0,
+	"codes that keep neighbours: adds similarity_weight * (mean feature variance) * the KL divergence between each row's softmax over its minibatch neighbours by input cosine (in input units) and by code cosine; 1 is a good start; trades reconstruction for neighbours"},
+	{"similarity_temperature", AE_OT_FLOAT, TF | AE_OPT_LO_OPEN, OFF(cfg.similarity_temperature), 0,
+	 0, 10, AE_DEFAULT_SIM_TEMPERATURE, NULL, 0,
+	"temperature of the similarity term's softmaxes: lower weighs the nearest neighbours more"},
 	{"noise", AE_OT_ENUM, TF, OFF(cfg.noise), 0,
 	 0, 0, AE_NOISE_NONE, noise_choices, ALL(AE_NOISE_COUNT),
 	"denoising: corrupt the input (scaled units), keep the clean row as the target"},
@@ -93,7 +105,7 @@ static const ae_option_desc option_table[] = {
 	"gaussian: standard deviation (clipped to each feature's range); masking: probability, below 1"},
 	{"scaling", AE_OT_ENUM, TF, OFF(arch.scaling), 0,
 	 0, 0, AE_SCALING_STANDARD, scaling_choices, ALL(AE_SCALING_COUNT),
-	"input scaling kept in the model: per-feature mean and standard deviation, minimum and range, or none"},
+	"input scaling kept in the model: per-feature mean and standard deviation, minimum and range, none, or l2: each row to unit length (encode sees unit rows; reconstruct, denoise and reconstruction_error are in input units, the reconstruction times the row's length; decode returns unit-length-scale rows)"},
 	{"validation_fraction", AE_OT_FLOAT, TF | AE_OPT_HI_OPEN, OFF(cfg.validation_fraction), 0,
 	 0, 1, 0.1, NULL, 0,
 	"rows held out (seeded) for the validation loss; 0: none"},
@@ -613,111 +625,13 @@ ae_options_from_json(ae_options *o, const char *text, size_t len, int where,
 	return st;
 }
 
-#define GIVEN(o, name) \
-	(((o)->given >> ae_option_index(ae_option_find(name, TF | AE_OPT_TRAIN | AE_OPT_FIT))) & 1)
-
-/* Whether the models of o have a linear code layer (they can be aligned). */
+/* Whether the caller gave the option named name (at train() or fit()). */
 int
-ae_options_code_linear(const ae_options *o)
+ae_option_given(const ae_options *o, const char *name)
 {
-	return o->arch.activation == AE_ACT_LINEAR;
-}
+	const ae_option_desc *d = ae_option_find(name, AE_OPT_TRAIN | AE_OPT_FIT);
 
-/*
- * Whether train() aligns the new version to the deployed one: align given
- * true, or not given and no warm start.
- */
-int
-ae_options_wants_align(const ae_options *o)
-{
-	if (GIVEN(o, "align"))
-		return o->align;
-	return !o->warm_start && ae_options_code_linear(o);
-}
-
-/* Checks that need no data; resolves the solver and the output activation. */
-ae_status
-ae_options_check(ae_options *o, ae_error *err)
-{
-	int			linear = o->arch.activation == AE_ACT_LINEAR;
-
-	if (!GIVEN(o, "solver"))
-		o->solver = linear ? AE_SOLVER_EXACT : AE_SOLVER_SGD;
-	if (o->solver == AE_SOLVER_EXACT)
-	{
-		if (!linear)
-		{
-			ae_fail(err, AE_EINVAL, "solver exact needs activation linear");
-			ae_error_hint(err, "The exact solver computes PCA, the optimum of a linear autoencoder.");
-			return AE_EINVAL;
-		}
-		if (o->arch.n_hidden > 0 || o->cfg.noise != AE_NOISE_NONE ||
-			o->cfg.weight_decay != 0.0 || o->cfg.sparsity != 0.0 ||
-			(GIVEN(o, "output_activation") && o->arch.output_activation != AE_ACT_LINEAR))
-		{
-			ae_fail(err, AE_EINVAL, "the exact solver takes no hidden_units, noise, weight_decay, sparsity or sigmoid output");
-			ae_error_hint(err, "Use solver => 'sgd' to train such a linear model by gradient descent.");
-			return AE_EINVAL;
-		}
-		if (o->warm_start)
-		{
-			ae_fail(err, AE_EINVAL, "warm_start needs gradient training");
-			ae_error_hint(err, "The exact solver has no weights to continue from; use solver => 'sgd'.");
-			return AE_EINVAL;
-		}
-		o->arch.output_activation = AE_ACT_LINEAR;
-	}
-	else if (!GIVEN(o, "output_activation"))
-		o->arch.output_activation = o->arch.scaling == AE_SCALING_MINMAX ?
-			AE_ACT_SIGMOID : AE_ACT_LINEAR;
-	if (GIVEN(o, "align") && o->align && !ae_options_code_linear(o))
-	{
-		ae_fail(err, AE_EINVAL, "align needs a linear code layer");
-		ae_error_detail(err, "The code layer applies activation %s; a rotation of its output cannot be undone by the decoder.",
-						ae_activation_name(o->arch.activation));
-		ae_error_hint(err, "Use activation => 'linear', or leave align unset.");
-		return AE_EINVAL;
-	}
-	if (o->cfg.noise == AE_NOISE_MASKING && o->cfg.noise_level >= 1.0)
-		return ae_fail(err, AE_EINVAL, "noise_level must be below 1 for masking, not %g",
-					   o->cfg.noise_level);
-	if (o->deploy == AE_DEPLOY_IF_BETTER && o->solver != AE_SOLVER_EXACT &&
-		o->cfg.validation_fraction <= 0.0)
-	{
-		ae_fail(err, AE_EINVAL, "deploy => 'if_better' needs validation rows");
-		ae_error_hint(err, "Set validation_fraction above 0.");
-		return AE_EINVAL;
-	}
-	return AE_OK;
-}
-
-/* Checks once the input dimension is known; fills latent_dim if not given. */
-ae_status
-ae_options_resolve(ae_options *o, int n_input, ae_error *err)
-{
-	char		why[256];
-
-	if (!GIVEN(o, "latent_dim"))
-		o->arch.latent = n_input < 16 ? n_input : 16;
-	if (o->arch.latent > n_input)
-	{
-		ae_fail(err, AE_EINVAL, "latent_dim %d is larger than the input dimension %d",
-				o->arch.latent, n_input);
-		ae_error_hint(err, "An autoencoder compresses: choose a latent_dim of at most %d.",
-					  n_input);
-		return AE_EINVAL;
-	}
-	if (o->solver == AE_SOLVER_EXACT && n_input > AE_MAX_PCA_DIM)
-	{
-		ae_fail(err, AE_ELIMIT, "the exact solver handles at most %d dimensions, not %d",
-				AE_MAX_PCA_DIM, n_input);
-		ae_error_hint(err, "Use solver => 'sgd' for wider inputs.");
-		return AE_ELIMIT;
-	}
-	o->arch.n_input = n_input;
-	if (ae_arch_check(&o->arch, why, sizeof(why)) != AE_OK)
-		return ae_fail(err, AE_ELIMIT, "%s", why);
-	return AE_OK;
+	return d != NULL && ((o->given >> ae_option_index(d)) & 1);
 }
 
 /* Range check of one stored number row. */
@@ -759,6 +673,10 @@ ae_train_config_check(const ae_train_config *cfg, ae_error *err)
 
 	ae_options_default(&o);
 	o.cfg = *cfg;
+	if (o.cfg.epochs == 0)
+		o.cfg.epochs = 1;		/* 0: automatic */
+	if (o.cfg.similarity_weight == 0.0)
+		o.cfg.similarity_temperature = AE_DEFAULT_SIM_TEMPERATURE;	/* unused */
 	for (int i = 0; i < N_OPTIONS; i++)
 	{
 		const ae_option_desc *d = &option_table[i];
@@ -787,9 +705,14 @@ ae_options_json(ae_json *j, const ae_options *o, int where, int given_only)
 		{
 			case AE_OT_INT:
 			case AE_OT_BIGINT:
-				ae_json_integer(j, d->name, d->type == AE_OT_INT ?
-								CFIELD(int, o, d) : CFIELD(int64_t, o, d));
+				if (d->type == AE_OT_INT && (d->flags & AE_OPT_AUTO) &&
+					CFIELD(int, o, d) < d->lo)
+					ae_json_null(j, d->name);	/* automatic (epochs) */
+				else
+					ae_json_integer(j, d->name, d->type == AE_OT_INT ?
+									CFIELD(int, o, d) : CFIELD(int64_t, o, d));
 				break;
+
 			case AE_OT_FLOAT:
 				ae_json_number(j, d->name, CFIELD(double, o, d));
 				break;

@@ -130,13 +130,22 @@ ae_status	ae_options_from_json(ae_options *o, const char *text, size_t len,
 								 ae_error *err);
 
 /*
- * Resolution.  ae_options_check needs no data: it resolves the solver and
- * the output activation and checks options against each other.
- * ae_options_resolve then fixes the input dimension (and latent_dim when it
- * was not given) and checks the architecture.
+ * Resolution (ae_resolve.c).  ae_options_check needs no data: it resolves
+ * the solver, the residual network, the output activation and the hidden
+ * layers, and checks options against each other.  ae_options_resolve then
+ * fixes the input dimension (and latent_dim when it was not given) and
+ * checks the architecture.
  */
 ae_status	ae_options_check(ae_options *o, ae_error *err);
 ae_status	ae_options_resolve(ae_options *o, int n_input, ae_error *err);
+/*
+ * Turn an automatic residual network off (train() warm-starting from a
+ * version without it); an error if residual was given true.
+ */
+ae_status	ae_options_residual_off(ae_options *o, ae_error *err);
+/* Whether the caller gave the option named name. */
+int			ae_option_given(const ae_options *o, const char *name);
+
 /* Whether o's models have a linear code layer (they can be aligned). */
 int			ae_options_code_linear(const ae_options *o);
 /* Whether train() should align the new version to the deployed one. */

@@ -5,11 +5,14 @@
  *	  measure, describe, and decide about deployment.
  *
  * ae_build runs these steps, each a function below:
- *   1. baseline: PCA of the same latent size on up to BASELINE_ROWS evenly
- *      spaced raw rows (before training scales them), for evaluate();
+ *   1. (alignment codes, when asked: ae_align.h);
  *   2. fit: the exact solve from moments, or gradient training (warm
  *      started from a deployed model, or with a scaling preset from exact
- *      moments of every row read);
+ *      moments of every row read), which also returns the PCA of the same
+ *      latent size that it fitted on the training rows with the model's
+ *      scaling: epoch 0 of a PCA-residual model, and the baseline kept for
+ *      evaluate(), so that evaluate()'s PCA figures, the NOTICEs and the
+ *      metrics' pca_validation_loss are one PCA;
  *   3. evaluation rows: the validation rows, or without them up to
  *      THRESHOLD_ROWS evenly spaced rows; their per-row errors in input
  *      units give the anomaly threshold (a quantile) and the loss that
@@ -21,13 +24,13 @@
  *-------------------------------------------------------------------------
  */
 #include "ae_pipeline.h"
+#include "ae_sim.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BASELINE_ROWS	10000	/* rows the PCA baseline is fitted on */
 #define THRESHOLD_ROWS	10000	/* rows the threshold is taken on without
 								 * validation rows */
 #define EVAL_BLOCK		256		/* rows per block of error evaluation */
@@ -64,35 +67,10 @@ solve_pca(ae_model *pca, const ae_arch *arch, const ae_moments *mom,
 	return st;
 }
 
-/* Step 1: the PCA baseline on raw rows, when wanted and possible. */
-static ae_status
-build_baseline(const ae_build_input *in, const ae_allocator *alloc,
-			   ae_build_output *out, ae_error *err)
-{
-	const ae_options *o = in->opts;
-	int			d = o->arch.n_input;
-	size_t		n = (size_t) in->counts.kept;
-	size_t		step = n > BASELINE_ROWS ? (n + BASELINE_ROWS - 1) / BASELINE_ROWS : 1;
-	ae_moments	bm;
-	double	   *storage;
-	ae_status	st;
-
-	if (!in->want_baseline || o->solver == AE_SOLVER_EXACT || d > AE_MAX_PCA_DIM ||
-		in->rows == NULL || n == 0)
-		return AE_OK;
-	storage = alloc_or_fail(alloc, sizeof(double) * ae_moments_doubles(d, 1), err);
-	if (storage == NULL)
-		return AE_ENOMEM;
-	ae_moments_init(&bm, d, 1, storage);
-	st = ae_moments_of_rows(&bm, in->rows, n, step, &in->cb, alloc);
-	if (st == AE_OK)
-		st = solve_pca(&out->baseline, &o->arch, &bm, NULL, NULL, &in->cb, alloc);
-	alloc->release(alloc->ctx, storage);
-	/* a baseline that cannot be solved is left out, not an error */
-	return st == AE_ENOMEM ? ae_fail(err, st, "out of memory") : AE_OK;
-}
-
-/* Step 2a: the exact solve; the rows (if any) are scaled for step 3. */
+/*
+ * Step 2a: the exact solve; the rows (if any) are scaled for step 3 (for
+ * 'l2' before their moments are taken, their lengths kept).
+ */
 static ae_status
 fit_exact(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
 		  ae_build_output *out, ae_error *err)
@@ -107,6 +85,15 @@ fit_exact(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
 				residual = 0.0;
 	ae_status	st = AE_OK;
 
+	if (o->arch.scaling == AE_SCALING_L2 && in->rows)
+	{
+		out->exact_norms = alloc_or_fail(alloc, sizeof(float) * (n ? n : 1), err);
+		if (out->exact_norms == NULL)
+			return AE_ENOMEM;
+		for (size_t r = 0; r < n; r++)
+			out->exact_norms[r] = ae_l2_normalize(in->rows[r], d);
+		out->res.row_norms = out->exact_norms;
+	}
 	if (mom == NULL)
 	{
 		storage = alloc_or_fail(alloc, sizeof(double) * ae_moments_doubles(d, 1), err);
@@ -131,7 +118,7 @@ fit_exact(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
 	out->res.final_train_loss = residual;
 	out->res.final_validation_loss = NAN;
 	out->res.seconds = ae_seconds() - t0;
-	for (size_t r = 0; r < n && in->rows; r++)
+	for (size_t r = 0; r < n && in->rows && o->arch.scaling != AE_SCALING_L2; r++)
 		ae_scaling_apply(model, in->rows[r]);
 	return AE_OK;
 }
@@ -185,6 +172,7 @@ fit_sgd(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
 	ae_train_config cfg = o->cfg;
 	ae_status	st;
 
+	cfg.keep_pca = 1;			/* the baseline, and pca_validation_loss */
 	if (in->init)
 	{
 		ae_model_copy_values(model, in->init);
@@ -200,13 +188,27 @@ fit_sgd(const ae_build_input *in, ae_model *model, const ae_allocator *alloc,
 	if (st == AE_EDIVERGED)
 	{
 		ae_fail(err, st, "training diverged: the loss is no longer finite");
-		ae_error_detail(err, "It happened in epoch %d of %d.",
-						out->res.epochs_run + 1, cfg.epochs);
+		if (cfg.epochs > 0)
+			ae_error_detail(err, "It happened in epoch %d of %d.",
+							out->res.epochs_run + 1, cfg.epochs);
+		else
+			ae_error_detail(err, "It happened in epoch %d.", out->res.epochs_run + 1);
 		divergence_hint(o, err);
 		return st;
 	}
+	if (st == AE_ELIMIT)
+		return ae_fail(err, st, "the residual network handles at most %d dimensions",
+					   AE_MAX_PCA_DIM);
 	if (st != AE_OK)
 		return ae_fail(err, st, "training failed: %s", ae_status_message(st));
+	/* the PCA of the training rows is the baseline, when one is wanted */
+	if (in->want_baseline)
+	{
+		out->baseline = out->res.pca;
+		memset(&out->res.pca, 0, sizeof(out->res.pca));
+	}
+	else
+		ae_model_destroy(&out->res.pca);
 	return AE_OK;
 }
 
@@ -276,7 +278,8 @@ evaluate_rows(const ae_build_input *in, const ae_model *model,
 	work = alloc_or_fail(alloc, sizeof(float) * ae_row_errors_floats(model, EVAL_BLOCK), err);
 	if (errs && work)
 	{
-		ae_row_errors(model, in->rows, idx, n_eval, EVAL_BLOCK, work, errs);
+		ae_row_errors(model, in->rows, idx, n_eval, EVAL_BLOCK, out->res.row_norms,
+					  work, errs);
 		out->eval_loss = 0.0;
 		for (size_t i = 0; i < n_eval; i++)
 			out->eval_loss += errs[i];
@@ -292,12 +295,17 @@ evaluate_rows(const ae_build_input *in, const ae_model *model,
 		out->n_evaluated = n_eval;
 		if (in->keep_eval_rows)
 		{
-			/* back to raw units: x = x' * scale + shift */
+			/* back to raw units: x = x' * scale + shift (times the length) */
 			out->eval_raw = alloc_or_fail(alloc, sizeof(float) * n_eval * d, err);
 			if (out->eval_raw)
 			{
 				for (size_t i = 0; i < n_eval; i++)
+				{
 					ae_scaling_unapply(model, in->rows[idx[i]], out->eval_raw + i * d);
+					if (out->res.row_norms)
+						for (int f = 0; f < d; f++)
+							out->eval_raw[i * d + f] *= out->res.row_norms[idx[i]];
+				}
 				out->n_eval = n_eval;
 			}
 		}
@@ -329,6 +337,14 @@ training_members(ae_json *j, const ae_build_output *out, int with_quantiles)
 	ae_json_integer(j, "epochs_run", res->epochs_run);
 	ae_json_integer(j, "best_epoch", res->best_epoch);
 	ae_json_bool(j, "stopped_early", res->stopped_early);
+	if (res->curve)
+	{
+		/* gradient training: steps, why it stopped, the PCA it compares with */
+		ae_json_integer(j, "steps", res->steps);
+		ae_json_string(j, "stopped", ae_stop_name(res->stop_reason));
+		ae_json_number(j, "pca_validation_loss", res->pca_validation_loss);
+	}
+
 	ae_json_number(j, "final_train_loss", res->final_train_loss);
 	ae_json_number(j, "final_validation_loss", res->final_validation_loss);
 	ae_json_number(j, "anomaly_threshold", out->anomaly_threshold);
@@ -453,6 +469,8 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 	out->warm_started = in->init != NULL;
 	out->anomaly_threshold = NAN;
 	out->eval_loss = NAN;
+	out->res.pca_validation_loss = NAN;
+	out->res.pca_train_loss = NAN;
 	st = ae_model_create(&model, &o->arch, 0, alloc);
 	if (st == AE_ENOMEM)
 		return ae_fail(err, st, "out of memory");
@@ -465,8 +483,6 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 		return AE_ELIMIT;
 	}
 	st = align_prepare(in, alloc, &align_idx, &align_codes, &align_n, err);
-	if (st == AE_OK)
-		st = build_baseline(in, alloc, out, err);
 	if (st == AE_OK)
 	{
 		if (o->solver == AE_SOLVER_EXACT)
@@ -548,9 +564,12 @@ ae_build_bytes(const ae_options *o, uint64_t rows)
 			if (a->hidden[i] > widest)
 				widest = a->hidden[i];
 		}
-		bytes += 4.0 * (5.0 * p + batch * (units + 2.0 * widest + 3.0 * d));
+		bytes += 4.0 * (5.0 * p + batch * (units + 2.0 * widest + 4.0 * d + a->latent));
+		if (o->cfg.similarity_weight > 0.0)
+			bytes += 4.0 * (double) ae_sim_work_floats((int) batch, a->latent, a->n_input);
 		if (a->n_input <= AE_MAX_PCA_DIM)
-			bytes += pca;
+			bytes += pca + 8.0 * (double) rows;	/* and the row pointers */
+
 	}
 	return bytes;
 }
@@ -577,7 +596,12 @@ ae_build_output_free(ae_build_output *out)
 			a->release(a->ctx, out->quantiles);
 		if (out->res.curve)
 			a->release(a->ctx, out->res.curve);
+		if (out->exact_norms)
+			a->release(a->ctx, out->exact_norms);
 	}
+	ae_model_destroy(&out->res.pca);
+	out->exact_norms = NULL;
+	out->res.row_norms = NULL;
 	out->config = out->training = NULL;
 	out->eval_raw = NULL;
 	out->explained = NULL;
@@ -596,16 +620,19 @@ ae_warm_start_check(const ae_model *m, const ae_options *o, const char *name,
 	if (a->n_input == b->n_input && a->latent == b->latent &&
 		a->n_hidden == b->n_hidden && a->activation == b->activation &&
 		a->output_activation == b->output_activation && a->scaling == b->scaling &&
+		a->residual == b->residual &&
 		memcmp(a->hidden, b->hidden, sizeof(int) * a->n_hidden) == 0)
 		return AE_OK;
 	ae_fail(err, AE_EINVAL, "warm_start needs the deployed version's architecture");
 	ae_error_detail(err, "Version %d of \"%s\" has input_dim %d, latent_dim %d, %d hidden layers, "
-					"activation %s, output_activation %s and scaling %s.",
+					"activation %s, output_activation %s, scaling %s and %s.",
 					version, name, a->n_input, a->latent, a->n_hidden,
 					ae_activation_name(a->activation),
 					ae_activation_name(a->output_activation),
-					ae_scaling_name(a->scaling));
+					ae_scaling_name(a->scaling),
+					a->residual ? "the residual network" : "no residual network");
 	return AE_EINVAL;
+
 }
 
 /* Mean error (input units) of a model on raw rows, in blocks. */
@@ -656,19 +683,29 @@ ae_deploy_decide(ae_deploy_decision *dec, ae_deploy mode,
 		dec->deploy = 0;
 	else if (mode == AE_DEPLOY_IF_BETTER)
 	{
-		double		old_loss = NAN;
+		double		old_loss = NAN,
+					new_loss = NAN;
 
-		if (deployed->arch.n_input == out->model.arch.n_input &&
-			ae_mean_error(deployed, out->eval_raw, out->n_eval, cb, alloc,
-						  &old_loss) != AE_OK)
+		/*
+		 * Both scored the same way on the same raw rows, so a version that
+		 * kept the deployed weights (a warm start whose epoch 0 won) ties
+		 * with it instead of winning or losing by rounding.
+		 */
+		if (ae_mean_error(&out->model, out->eval_raw, out->n_eval, cb, alloc,
+						  &new_loss) != AE_OK ||
+			(deployed->arch.n_input == out->model.arch.n_input &&
+			 ae_mean_error(deployed, out->eval_raw, out->n_eval, cb, alloc,
+						   &old_loss) != AE_OK))
 			return ae_fail(err, AE_ENOMEM, "out of memory");
 		dec->compared = 1;
 		dec->compared_version = deployed_version;
+		dec->new_loss = new_loss;
 		dec->deployed_loss = old_loss;
 		dec->rows = out->n_eval;
 		dec->rows_are_validation = out->eval_on_validation;
 		/* a deployed model that cannot score these rows is replaced */
-		dec->deploy = !(old_loss <= out->eval_loss);
+		dec->deploy = !(old_loss <= new_loss);
+
 	}
 	return AE_OK;
 }
@@ -701,7 +738,7 @@ ae_metrics_json(const ae_build_output *out, const ae_deploy_decision *dec,
 	training_members(&j, out, 0);
 	ae_json_number(&j, "seconds", out->res.seconds);
 	ae_json_array_begin(&j, "loss_curve");
-	for (int e = 0; e < out->res.epochs_run; e++)
+	for (int e = 0; out->res.curve && e < out->res.epochs_run + out->res.has_epoch0; e++)
 	{
 		const ae_epoch_stats *s = &out->res.curve[e];
 

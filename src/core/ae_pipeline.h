@@ -106,8 +106,9 @@ typedef struct ae_build_input
 typedef struct ae_build_output
 {
 	ae_model	model;			/* the result, its metadata included */
-	ae_model	baseline;		/* PCA of the same latent size, or block
-								 * NULL */
+	ae_model	baseline;		/* PCA of the same latent size on the training
+								 * rows with the model's scaling (with
+								 * want_baseline), or block NULL */
 	char	   *config;			/* JSON: every option, resolved */
 	char	   *training;		/* JSON: the deterministic training figures,
 								 * also in the model's metadata */
@@ -121,6 +122,7 @@ typedef struct ae_build_output
 	int			aligned_to;		/* version the codes were aligned to, or 0 */
 	ae_align_stats align;		/* how closely, when aligned_to */
 	float	   *eval_raw;		/* (n_eval, n_input) if keep_eval_rows */
+	float	   *exact_norms;	/* the exact solver's rows' lengths ('l2') */
 	size_t		n_eval;
 	ae_train_result res;
 	double	   *explained;		/* (latent) exact solver, else NULL */

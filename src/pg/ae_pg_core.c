@@ -85,21 +85,49 @@ on_batch(void *ctx)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* After every epoch: one NOTICE. */
+/*
+ * After every epoch: one NOTICE.  Epoch 0 is the starting point: the PCA
+ * (its train loss is PCA's) or a warm start's weights (no train loss).
+ * With the similarity term the objective early stopping compares follows.
+ */
 static void
 on_epoch(void *ctx, const ae_epoch_stats *s)
 {
 	const ae_options *o = ctx;
+	char		epoch[32],
+				objective[64] = "";
 
+	if (s->epoch == 0)
+	{
+		if (isnan(s->validation_loss))
+			ereport(NOTICE,
+					(errmsg("epoch 0 (%s): train loss %.6f",
+							isnan(s->train_loss) ? "warm start" : "PCA", s->train_loss)));
+		else
+			ereport(NOTICE,
+					(errmsg("epoch 0 (%s): validation loss %.6f%s",
+							isnan(s->train_loss) ? "warm start" : "PCA",
+							s->validation_loss,
+							o->cfg.similarity_weight > 0.0 ?
+							psprintf(", objective %.6f", s->validation_objective) : "")));
+		return;
+	}
+	if (o->cfg.epochs > 0)
+		snprintf(epoch, sizeof(epoch), "%d/%d", s->epoch, o->cfg.epochs);
+	else
+		snprintf(epoch, sizeof(epoch), "%d", s->epoch);
+	if (o->cfg.similarity_weight > 0.0 && !isnan(s->validation_loss))
+		snprintf(objective, sizeof(objective), ", objective %.6f",
+				 s->validation_objective);
 	if (isnan(s->validation_loss))
 		ereport(NOTICE,
-				(errmsg("epoch %d/%d: train loss %.6f (%.2f s)",
-						s->epoch, o->cfg.epochs, s->train_loss, s->seconds)));
+				(errmsg("epoch %s: train loss %.6f (%.2f s)",
+						epoch, s->train_loss, s->seconds)));
 	else
 		ereport(NOTICE,
-				(errmsg("epoch %d/%d: train loss %.6f, validation loss %.6f (%.2f s)",
-						s->epoch, o->cfg.epochs, s->train_loss,
-						s->validation_loss, s->seconds)));
+				(errmsg("epoch %s: train loss %.6f, validation loss %.6f%s (%.2f s)",
+						epoch, s->train_loss, s->validation_loss, objective,
+						s->seconds)));
 }
 
 /* The callbacks of a training with options o. */
@@ -111,21 +139,50 @@ ae_pg_callbacks(ae_train_callbacks *cb, const ae_options *o)
 	cb->ctx = (void *) o;
 }
 
-/* The NOTICE that sums a build up. */
+/*
+ * After training: a WARNING when the kept model reconstructs the validation
+ * rows worse than PCA of the same size fitted on the training rows (the
+ * residual network cannot, unless the similarity term traded it away), and
+ * a NOTICE when no epoch improved on PCA.
+ */
+static void
+compare_with_pca(const ae_options *o, const ae_build_output *out)
+{
+	const ae_train_result *res = &out->res;
+
+	if (res->has_epoch0 && res->best_epoch == 0 && o->arch.residual &&
+		res->epochs_run > 0 && !out->warm_started)
+		ereport(NOTICE,
+				(errmsg("no epoch improved on PCA: the model is the PCA solution")));
+	if (!(res->final_validation_loss > res->pca_validation_loss))
+		return;					/* not worse, or a loss is missing (NaN) */
+	ereport(WARNING,
+			(errmsg("the trained model reconstructs the validation rows worse than PCA of the same size"),
+			 errdetail("Its validation loss is %.6g, PCA's %.6g (mean squared error in scaled units).",
+					   res->final_validation_loss, res->pca_validation_loss),
+			 o->cfg.similarity_weight > 0.0 ?
+			 errhint("similarity_weight trades reconstruction for neighbours: lower it if reconstruction matters more.") :
+			 errhint("Leave residual on (the default), train longer (epochs => NULL), or use activation => 'linear' for exact PCA.")));
+}
+
+/* The NOTICE that sums a build up, and how it compares with PCA. */
 void
 ae_pg_notice_built(const ae_options *o, const ae_build_output *out)
 {
 	const ae_train_result *res = &out->res;
 
 	if (o->solver != AE_SOLVER_EXACT)
+	{
 		ereport(NOTICE,
-				(errmsg("trained %d -> %d: %zu training and %zu validation rows, %d epochs%s, %s loss %.6f, %.1f s",
+				(errmsg("trained %d -> %d: %zu training and %zu validation rows, %d epochs (%s, epoch %d kept), %s loss %.6f, %.1f s",
 						o->arch.n_input, o->arch.latent, res->train_rows,
 						res->validation_rows, res->epochs_run,
-						res->stopped_early ? " (stopped early)" : "",
+						ae_stop_name(res->stop_reason), res->best_epoch,
 						res->validation_rows ? "validation" : "train",
 						res->validation_rows ? res->final_validation_loss :
 						res->final_train_loss, res->seconds)));
+		compare_with_pca(o, out);
+	}
 	else
 	{
 		double		share = 0.0;

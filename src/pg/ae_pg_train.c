@@ -202,10 +202,12 @@ deployed_model(const char *name, ae_model *m, int32 *version, MemoryContext cxt)
 /*
  * The warm-start model (the deployed version) if it fits o; without one, a
  * NOTICE says why and training starts from scratch (a scheduled retraining
- * works from its first run, and after an architecture change).
+ * works from its first run, and after an architecture change).  A deployed
+ * version without the residual network turns an automatic one off in o (an
+ * error if residual => true was given).
  */
 static bool
-warm_start_model(const char *name, const ae_options *o, ae_model *m,
+warm_start_model(const char *name, ae_options *o, ae_model *m,
 				 MemoryContext cxt)
 {
 	int32		version;
@@ -218,7 +220,12 @@ warm_start_model(const char *name, const ae_options *o, ae_model *m,
 						name)));
 		return false;
 	}
+	/* an automatic residual network follows a deployed version without it */
+	if (o->arch.residual && !m->arch.residual &&
+		ae_options_residual_off(o, &err) != AE_OK)
+		ae_pg_raise(&err);
 	if (ae_warm_start_check(m, o, name, version, &err) != AE_OK)
+
 	{
 		ereport(NOTICE,
 				(errmsg("the deployed version of \"%s\" does not fit these options: training from scratch",

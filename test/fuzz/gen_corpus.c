@@ -10,7 +10,9 @@
  *
  * Models: exact PCA (fit from moments and train from rows), gradient
  * training with hidden layers and each activation, denoising (gaussian and
- * masking), minmax scaling with sigmoid output, no scaling, a sampled fit,
+ * masking), minmax scaling with sigmoid output, no scaling, the residual
+ * network (with and without hidden layers, with scaling l2 and the
+ * similarity term: format version 3), l2 without it, a sampled fit,
  * the PCA baseline train() keeps, a saved copy with user metadata, one with
  * empty metadata, one with eight hidden layers, one of a single feature.
  * States: empty (NULL rows only), exact in rows form and in moments form,
@@ -200,13 +202,16 @@ train_model(const char *name, const char *fmt, int n, int d, int keep_baseline)
 	}
 	if (strcmp(name, "train_relu_hidden") == 0)
 	{
-		/* save(): the same model with the metadata a user gave */
+		/*
+		 * save(): the same model with the metadata a user gave (numbers
+		 * finite: a model whose metadata holds 1e400 is rejected)
+		 */
 		static const char *const metas[] = {
 			"{\"note\": \"saved by hand\", \"training\": {\"loss_curve\": 5, \"anomaly_threshold\": -1}, "
 			"\"input_dim\": 4242, \"config\": [1, 2]}",
 			"{}",
 			"{\"training\": {\"loss_curve\": [{\"epoch\": 1, \"train_loss\": 0.5}, 7], "
-			"\"explained_variance_ratio\": [0.5, null], \"sampled\": true, \"rows_read\": 1e400}, "
+			"\"explained_variance_ratio\": [0.5, null], \"sampled\": true, \"rows_read\": 1e300}, "
 			"\"config\": {\"latent_dim\": 4}, \"k\\u00e9y\\ud83d\\ude00\": [[[[{}]]]]}",
 		};
 
@@ -428,7 +433,8 @@ write_dicts(void)
 	static const char *const model_keys[] = {
 		"training", "config", "name", "loss_curve", "error_quantiles", "anomaly_threshold",
 		"explained_variance_ratio", "rows_used", "rows_read", "sampled", "epoch",
-		"format_version", "input_dim", "latent_dim", "hidden_units", "feature_scaling", NULL};
+		"format_version", "input_dim", "latent_dim", "hidden_units", "feature_scaling",
+		"architecture", "skip", "steps", "stopped", "pca_validation_loss", NULL};
 
 	snprintf(path, sizeof(path), "%s/options.dict", outdir);
 	f = fopen(path, "w");
@@ -469,6 +475,8 @@ write_dicts(void)
 	for (int i = 0; model_keys[i]; i++)
 		dict_entry(f, model_keys[i]);
 	fputs("\"AENCODER\"\n\"\\x02\\x00\\x00\\x00\"\n\"\\x00\\x00\\x80\\x7f\"\n\"\\x00\\x00\\xc0\\x7f\"\n", f);
+	/* version 3 and its residual flag */
+	fputs("\"\\x03\\x00\\x00\\x00\\x01\\x00\\x00\\x00\"\n", f);
 	if (fclose(f) != 0)
 		die(path, strerror(errno));
 }
@@ -511,6 +519,19 @@ main(int argc, char **argv)
 				"\"activation\": \"sigmoid\", \"epochs\": 1, \"validation_fraction\": 0}", 100, 9, 0);
 	train_model("train_one_feature", "{\"latent_dim\": 1, \"activation\": \"linear\", \"solver\": \"sgd\", "
 				"\"epochs\": 1, \"output_activation\": \"sigmoid\"}", 50, 1, 0);
+	/* format version 3: the residual network and scaling l2; and a version 2 one */
+	train_model("train_residual_default", "{\"latent_dim\": 3, \"epochs\": 2}", 200, 12, 1);
+	train_model("train_residual_linear", "{\"latent_dim\": 2, \"hidden_units\": [], \"epochs\": 2}",
+				120, 6, 0);
+	train_model("train_residual_l2_similarity", "{\"latent_dim\": 3, \"hidden_units\": [8, 6], "
+				"\"%S\": \"l2\", \"epochs\": 2, \"similarity_weight\": 1, \"batch_size\": 32}",
+				150, 10, 1);
+	train_model("train_l2_plain", "{\"latent_dim\": 2, \"hidden_units\": [5], \"%S\": \"l2\", "
+				"\"residual\": false, \"epochs\": 1}", 80, 7, 0);
+	train_model("train_exact_l2", "{\"latent_dim\": 2, \"activation\": \"linear\", \"%S\": \"l2\"}",
+				90, 8, 0);
+	train_model("train_version2", "{\"latent_dim\": 3, \"hidden_units\": [6], \"residual\": false, "
+				"\"epochs\": 1}", 80, 8, 0);
 
 	/* fit(): states of every kind, and the models fit_final makes of them */
 	state_seed("empty_nulls_only", "{\"latent_dim\": 2}", 0, 4, 5, 0);
@@ -526,6 +547,10 @@ main(int argc, char **argv)
 			   "\"epochs\": 1, \"max_rows\": 30, \"%S\": \"minmax\", \"validation_fraction\": 0.2}",
 			   80, 7, 0, 1);
 	state_seed("sampled_default_latent", "{\"epochs\": 1, \"activation\": \"tanh\"}", 20, 3, 0, 1);
+	state_seed("sampled_l2_similarity", "{\"latent_dim\": 2, \"%S\": \"l2\", \"epochs\": 1, "
+			   "\"similarity_weight\": 0.5, \"similarity_temperature\": 0.1}", 40, 6, 1, 1);
+	state_seed("exact_l2_rows", "{\"latent_dim\": 2, \"activation\": \"linear\", \"%S\": \"l2\"}",
+			   50, 5, 0, 1);
 	merged_seed("merged_exact", "{\"latent_dim\": 2, \"activation\": \"linear\"}", 200, 120, 6);
 	merged_seed("merged_exact_rows", "{\"latent_dim\": 2, \"activation\": \"linear\"}", 2, 3, 20);
 	merged_seed("merged_sampled", "{\"latent_dim\": 2, \"max_rows\": 25}", 30, 40, 4);
@@ -554,7 +579,8 @@ main(int argc, char **argv)
 				  "\"sparsity\": 0.01, \"noise\": \"masking\", \"noise_level\": 0.2, "
 				  "\"%S\": \"minmax\", \"validation_fraction\": 0.2, \"patience\": 2, "
 				  "\"seed\": -9223372036854775808, \"solver\": \"sgd\", \"anomaly_quantile\": 0.95, "
-				  "\"max_rows\": 2147483647}");
+				  "\"max_rows\": 2147483647, \"residual\": false, \"similarity_weight\": 0.5, "
+				  "\"similarity_temperature\": 0.1}");
 		write_options_seed("every_option", 17, json);
 		write_options_seed("nulls", 5, "{\"latent_dim\": null, \"seed\": null, \"hidden_units\": []}");
 		write_options_seed("out_of_range", 3, "{\"latent_dim\": 1e400, \"epochs\": 0.5}");

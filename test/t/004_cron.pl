@@ -31,7 +31,11 @@ $node->safe_psql('postgres',
 
 # Version 1: a deliberately short training (1 epoch), deployed; versions 2..5
 # trained but not deployed, so that the "keep the last 3" step has work to do.
-my $base = "'m', 'SELECT x FROM t', latent_dim => 4, hidden_units => '{8}', batch_size => 64";
+# (residual => false: a residual network starts at PCA, which on these rows
+# one epoch already leaves little to improve on, so a warm-started retrain
+# would keep its epoch 0, the deployed weights, and not be deployed.)
+my $base = "'m', 'SELECT x FROM t', latent_dim => 4, hidden_units => '{8}', batch_size => 64, "
+  . "residual => false";
 $node->safe_psql('postgres', "SELECT autoencoder.train($base, epochs => 1, seed => 1)");
 for my $seed (2 .. 5)
 {
@@ -135,7 +139,8 @@ is( $node->safe_psql('postgres',
 		"SELECT name || ':' || version FROM autoencoder.deployments ORDER BY id DESC LIMIT 1"),
 	'm:6', 'the deployment is logged');
 my $info = $node->safe_psql('postgres', "SELECT count(*) FROM autoencoder.training_info('m')");
-ok($info >= 1 && $info <= 3, "training_info(m) has the retraining's epochs ($info)");
+# (and its epoch 0: the deployed weights it started from, a candidate too)
+ok($info >= 2 && $info <= 4, "training_info(m) has the retraining's epochs ($info)");
 
 my $v6_md5 = ae_encode_md5_version($node, 'postgres', 'm', 6);
 isnt($v6_md5, $v1_md5, 'version 6 encodes differently from version 1');
