@@ -606,56 +606,112 @@ bad_nested(ae_error *err, const char *what)
 	return BAD("%s: %.180s", what, inner);
 }
 
+/* The double whose little-endian bytes are at p. */
+static inline double
+get_double(const unsigned char *p)
+{
+	uint64_t	bits = ae_get_u64(p);
+	double		v;
+
+	memcpy(&v, &bits, 8);
+	return v;
+}
+
 /*
- * Read the exact solver's moments form (count, sizes checked by caller).
- * The moments must be ones that s->read float rows can have: every mean
- * inside its range, the range inside float's, every variance at most the
- * squared range, every co-moment at most the product of the two standard
- * deviations (Cauchy-Schwarz), each with a relative slack for rounding.
- * Moments bounded this way cannot overflow when states merge.
+ * Check the exact solver's moments form where it lies, at p (count, sizes
+ * checked by caller), for n rows.  The moments must be ones that n float
+ * rows can have: every mean inside its range, the range inside float's,
+ * every variance at most the squared range, every co-moment at most the
+ * product of the two standard deviations (Cauchy-Schwarz), each with a
+ * relative slack for rounding.  Moments bounded this way cannot overflow
+ * when states merge.  The standard deviations are computed once into sd
+ * (d doubles of scratch), so a co-moment costs a multiplication and a
+ * comparison, not a square root; the loops run without early exits (they
+ * vectorise) and look for the culprit only when a check failed.
  */
 static ae_status
-read_moments(ae_fitstate *s, const unsigned char *p, ae_error *err)
+check_moments(size_t d, double n, const unsigned char *p, double *sd,
+			  ae_error *err)
 {
-	size_t		d = (size_t) s->d;
-	double		n = (double) s->read;
-	const double *m2;
+	const unsigned char *tri = p + 24 * d;
+	const unsigned char *row;
+	size_t		count = d * (d + 1) / 2;
+	int			finite = 1;
 
-	s->mom_storage = xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
-	if (s->mom_storage == NULL)
-		return ae_fail(err, AE_ENOMEM, "out of memory");
-	ae_moments_init(&s->mom, s->d, 1, s->mom_storage);
-	if (!ae_get_doubles(p, s->mom.mean, d) || !ae_get_doubles(p + 8 * d, s->mom.lo, d) ||
-		!ae_get_doubles(p + 16 * d, s->mom.hi, d))
+	for (size_t k = 0; k < 3 * d; k++)
+		finite &= isfinite(get_double(p + 8 * k)) != 0;
+	if (!finite)
 		return BAD("the state's moments contain a non-finite value");
-	p += 24 * d;
+	for (size_t k = 0; k < count; k++)
+		finite &= isfinite(get_double(tri + 8 * k)) != 0;
+	if (!finite)
+		return BAD("the state's co-moments contain a non-finite value");
+	row = tri;
 	for (size_t i = 0; i < d; i++)
 	{
-		if (!ae_get_doubles(p, s->mom.m2 + i * d + i, d - i))
-			return BAD("the state's co-moments contain a non-finite value");
-		p += 8 * (d - i);
-	}
-	m2 = s->mom.m2;
-	for (size_t i = 0; i < d; i++)
-	{
-		double		lo = s->mom.lo[i],
-					hi = s->mom.hi[i],
-					mean = s->mom.mean[i],
+		double		mean = get_double(p + 8 * i),
+					lo = get_double(p + 8 * (d + i)),
+					hi = get_double(p + 8 * (2 * d + i)),
+					var = get_double(row),
 					tol = 1e-6 * (fabs(lo) + fabs(hi)) + 1e-30,
 					range2 = (hi - lo) * (hi - lo);
 
 		if (!(lo <= hi) || lo < -FLT_MAX || hi > FLT_MAX || (double) (float) lo != lo ||
 			(double) (float) hi != hi || !(mean >= lo - tol && mean <= hi + tol) ||
-			!(m2[i * d + i] >= 0.0) ||
-			!(m2[i * d + i] <= n * range2 * (1 + 1e-6) + 1e-30))
+			!(var >= 0.0) || !(var <= n * range2 * (1 + 1e-6) + 1e-30))
 			return BAD("the state's moments of feature %zu are inconsistent", i + 1);
+		sd[i] = sqrt(var);
+		row += 8 * (d - i);
 	}
+	row = tri;
 	for (size_t i = 0; i < d; i++)
+	{
+		double		bound = sd[i] * (1 + 1e-6);
+		int			ok = 1;
+
 		for (size_t j = i + 1; j < d; j++)
-			if (!(fabs(m2[i * d + j]) <=
-				  sqrt(m2[i * d + i] * m2[j * d + j]) * (1 + 1e-6) + 1e-30))
+			ok &= fabs(get_double(row + 8 * (j - i))) <= bound * sd[j] + 1e-30;
+		for (size_t j = i + 1; !ok && j < d; j++)
+			if (!(fabs(get_double(row + 8 * (j - i))) <= bound * sd[j] + 1e-30))
 				return BAD("the state's co-moment of features %zu and %zu is inconsistent",
 						   i + 1, j + 1);
+		row += 8 * (d - i);
+	}
+	return AE_OK;
+}
+
+/*
+ * Read the exact solver's moments form (count, sizes checked by caller)
+ * into s, checked first (check_moments); with check_only, only checked.
+ */
+static ae_status
+read_moments(ae_fitstate *s, const unsigned char *p, int check_only,
+			 ae_error *err)
+{
+	size_t		d = (size_t) s->d;
+	double	   *sd = xalloc(s, sizeof(double) * d);
+	ae_status	st;
+
+	if (sd == NULL)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	st = check_moments(d, (double) s->read, p, sd, err);
+	xfree(s, sd);
+	if (st != AE_OK || check_only)
+		return st;
+	s->mom_storage = xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
+	if (s->mom_storage == NULL)
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	ae_moments_init(&s->mom, s->d, 1, s->mom_storage);
+	/* (finite: checked) */
+	(void) ae_get_doubles(p, s->mom.mean, d);
+	(void) ae_get_doubles(p + 8 * d, s->mom.lo, d);
+	(void) ae_get_doubles(p + 16 * d, s->mom.hi, d);
+	p += 24 * d;
+	for (size_t i = 0; i < d; i++)
+	{
+		(void) ae_get_doubles(p, s->mom.m2 + i * d + i, d - i);
+		p += 8 * (d - i);
+	}
 	s->mom.n = s->read;
 	return AE_OK;
 }
@@ -731,10 +787,13 @@ read_sample(ae_fitstate *s, const unsigned char *p, uint64_t n, int range,
 	return AE_OK;
 }
 
-/* Read and check the payload of a state whose header and options are read. */
+/*
+ * Read and check the payload of a state whose header and options are read
+ * (with check_only, an exact solver's moments are only checked).
+ */
 static ae_status
 read_payload(ae_fitstate *s, int flags, uint64_t read, uint64_t n,
-			 const unsigned char *p, size_t rest, ae_error *err)
+			 const unsigned char *p, size_t rest, int check_only, ae_error *err)
 {
 	size_t		d = (size_t) s->d;
 	int			rf = (flags & FLAG_ROWS) != 0;
@@ -757,7 +816,7 @@ read_payload(ae_fitstate *s, int flags, uint64_t read, uint64_t n,
 		if (n != 0 || rest != 8 * (3 * d + d * (d + 1) / 2))
 			return BAD("the state's moments do not match its length");
 		s->read = read;
-		return read_moments(s, p, err);
+		return read_moments(s, p, check_only, err);
 	}
 	if (n != (read < s->max_rows ? read : s->max_rows) || (rf && n != read))
 		return BAD("the state's sample of %llu rows does not match %llu rows read",
@@ -802,11 +861,15 @@ payload_fits(int flags, uint64_t d, uint64_t read, uint64_t n, size_t rest)
 	return rest >= fixed && n <= (rest - fixed) / row && rest == fixed + n * row;
 }
 
-/* Read a flat state, checking every field before using it. */
-ae_status
-ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
-				 uint64_t default_max_rows, const ae_allocator *alloc,
-				 ae_error *err)
+/*
+ * Read a flat state, checking every field before using it; with
+ * check_only, an exact solver's moments are checked where they lie and not
+ * copied (s may then only be freed).
+ */
+static ae_status
+read_flat(ae_fitstate *s, const unsigned char *buf, size_t len,
+		  uint64_t default_max_rows, const ae_allocator *alloc,
+		  int check_only, ae_error *err)
 {
 	uint32_t	version,
 				flags,
@@ -873,11 +936,37 @@ ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
 		return BAD("the state's sample bound is invalid");
 	st = read_payload(s, flags, read, n,
 					  buf + AE_FITSTATE_HEADER + optlen,
-					  len - AE_FITSTATE_HEADER - optlen, err);
+					  len - AE_FITSTATE_HEADER - optlen, check_only, err);
 	if (st != AE_OK)
 		return st;
 	s->skipped = skipped;
 	return AE_OK;
+}
+
+/* Read a flat state, checking every field before using it. */
+ae_status
+ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
+				 uint64_t default_max_rows, const ae_allocator *alloc,
+				 ae_error *err)
+{
+	return read_flat(s, buf, len, default_max_rows, alloc, 0, err);
+}
+
+/*
+ * Check a flat state as ae_fitstate_read does (the same errors), keeping
+ * nothing: an exact solver's moments are checked in the buffer, without
+ * the d x d matrix a read fills.
+ */
+ae_status
+ae_fitstate_check(const unsigned char *buf, size_t len,
+				  uint64_t default_max_rows, const ae_allocator *alloc,
+				  ae_error *err)
+{
+	ae_fitstate s;
+	ae_status	st = read_flat(&s, buf, len, default_max_rows, alloc, 1, err);
+
+	ae_fitstate_free(&s);
+	return st;
 }
 
 /*

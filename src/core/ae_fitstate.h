@@ -102,6 +102,10 @@ void		ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out);
 ae_status	ae_fitstate_read(ae_fitstate *s, const unsigned char *buf,
 							 size_t len, uint64_t default_max_rows,
 							 const ae_allocator *alloc, ae_error *err);
+/* The same checks and errors, keeping nothing (cheaper for moments). */
+ae_status	ae_fitstate_check(const unsigned char *buf, size_t len,
+							  uint64_t default_max_rows,
+							  const ae_allocator *alloc, ae_error *err);
 
 /*
  * Everything ae_build needs, in fresh memory from alloc (the state is left

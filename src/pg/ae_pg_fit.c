@@ -14,7 +14,9 @@
  * type's text output that Citus ships between nodes, a column), it is
  * flattened into the core's explicit byte format; every flat state that
  * comes back in, through input, receive, an INITCOND or an argument, is
- * read and checked in full by ae_fitstate_read before anything uses it.
+ * read and checked in full by ae_fitstate_read before anything uses it
+ * (input and receive keep the bytes, so they use ae_fitstate_check: the
+ * same checks, without building the state).
  *
  * A value of the type is either such a flat state or, for one that carries
  * rows (a sample, or the exact solver's rows form; not moments in double,
@@ -240,6 +242,20 @@ unwrap_envelope(const unsigned char *buf, Size len)
 	return flat;
 }
 
+/* Raise the error of a failed read or check of a state's bytes. */
+static void pg_attribute_noreturn()
+raise_read_error(ae_error *err)
+{
+	if (err->status == AE_EFORMAT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid autoencoder.fit_state value"),
+				 errdetail("%c%s.", pg_toupper((unsigned char) err->message[0]),
+						   err->message + 1)));
+	ae_pg_raise(err);
+	pg_unreachable();
+}
+
 /*
  * Read (and check in full) a value's bytes, flat or compressed, into s,
  * allocating in cxt.
@@ -263,15 +279,7 @@ read_state(ae_fitstate *s, const unsigned char *bytes, Size len, MemoryContext c
 	if (flat)
 		pfree(flat);
 	if (st != AE_OK)
-	{
-		if (err.status == AE_EFORMAT)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid autoencoder.fit_state value"),
-					 errdetail("%c%s.", pg_toupper((unsigned char) err.message[0]),
-							   err.message + 1)));
-		ae_pg_raise(&err);
-	}
+		raise_read_error(&err);
 }
 
 /* Read (and check) a value into a new expanded state in parent. */
@@ -723,15 +731,24 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(result);
 }
 
-/* Check a value as a state (read into a scratch context, then freed). */
+/*
+ * Check a flat value as a state, with ae_fitstate_read's checks and errors
+ * (ae_fitstate_check: an exact solver's moments are checked in place, not
+ * copied into a matrix), allocating in a scratch context.
+ */
 static void
 check_flat(struct varlena *v)
 {
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext,
 											  "autoencoder fit state check",
 											  ALLOCSET_DEFAULT_SIZES);
+	ae_allocator a;
+	ae_error	err;
 
-	fit_from_flat(v, tmp);
+	ae_pg_allocator(&a, tmp);
+	if (ae_fitstate_check((unsigned char *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v),
+						  (uint64_t) ae_max_training_rows, &a, &err) != AE_OK)
+		raise_read_error(&err);
 	MemoryContextDelete(tmp);
 }
 
@@ -779,21 +796,33 @@ b64_encoded_len(Size len)
 	return (len + 2) / 3 * 4;
 }
 
-/* Write the base64 form of src[0..len) at out; returns its length. */
+/*
+ * Write the base64 form of src[0..len) at out; returns its length.  Each
+ * 12 bits become their two characters at once (a table of 4096 pairs).
+ */
 static Size
 b64_encode(const unsigned char *src, Size len, char *out)
 {
+	static char pairs[4096][2];
+	static bool ready = false;
 	char	   *o = out;
 	Size		i = 0;
 
+	if (!ready)
+	{
+		for (int k = 0; k < 4096; k++)
+		{
+			pairs[k][0] = b64_alphabet[k >> 6];
+			pairs[k][1] = b64_alphabet[k & 63];
+		}
+		ready = true;
+	}
 	for (; i + 3 <= len; i += 3, o += 4)
 	{
 		uint32		v = ((uint32) src[i] << 16) | ((uint32) src[i + 1] << 8) | src[i + 2];
 
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[(v >> 12) & 63];
-		o[2] = b64_alphabet[(v >> 6) & 63];
-		o[3] = b64_alphabet[v & 63];
+		memcpy(o, pairs[v >> 12], 2);
+		memcpy(o + 2, pairs[v & 4095], 2);
 	}
 	if (i < len)
 	{

@@ -20,13 +20,15 @@
 #     a pinned version (encode(name, x, version)) is served whatever is
 #     deployed;
 #   - a co-located INSERT ... SELECT of codes is pushed down shard by shard;
-#   - errors raised on a worker arrive intact;
+#   - errors raised on a worker arrive intact; a partial state forged past
+#     Cauchy-Schwarz is refused by the coordinator's input function;
 #   - EXPLAIN ANALYZE of a pushed-down fit fails as the README says.
 # Skips when ../shared/citus is absent (see CitusCluster.pm).
 use strict;
 use warnings;
 
 use FindBin;
+use MIME::Base64;
 use lib $FindBin::RealBin;
 use AeTest;
 use CitusCluster;
@@ -335,6 +337,25 @@ like($err, qr/42704: model "nope" does not exist.*while executing command on/s,
   $c->psql("SELECT autoencoder.fit(x, '{\"latent_dim\": " . ($DIMS + 1) . ", \"activation\": \"linear\"}') FROM t");
 like($err, qr/latent_dim.*\n(?:.*\n)*.*while executing command on/,
 	'an error raised in worker_partial_agg on a worker reaches the client')
+  or diag($err);
+
+# a partial state in the moments form, as text (what Citus ships), read by
+# the coordinator's input function: accepted as it is, refused with one
+# co-moment forged 1% past Cauchy-Schwarz (checked where it lies)
+my $state = single("CREATE AGGREGATE pg_temp.fs(real[], jsonb) "
+	  . "(SFUNC = autoencoder.fit_accum, STYPE = autoencoder.fit_state);\n"
+	  . "SELECT pg_temp.fs(x, '$PCA')::text FROM t WHERE id <= 500");
+my $bytes = decode_base64($state);
+my ($d, $optlen) = unpack('V V', substr($bytes, 8, 8));
+my $m2 = 48 + $optlen + 24 * $d;    # co-moments, upper triangle row by row
+my ($m00, $m01) = unpack('d< d<', substr($bytes, $m2, 16));
+my $m11 = unpack('d<', substr($bytes, $m2 + 8 * $d, 8));
+is(coord("SELECT '$state'::autoencoder.fit_state::text = '$state'"),
+	't', "a moments-form partial state ($d dimensions) reads on the coordinator and writes back the same");
+substr($bytes, $m2 + 8, 8) = pack('d<', ($m01 < 0 ? -1.01 : 1.01) * sqrt($m00 * $m11));
+($rc, $out, $err) = $c->psql("SELECT '" . encode_base64($bytes, '') . "'::autoencoder.fit_state");
+like($err, qr/co-moment of features 1 and 2 is inconsistent/,
+	'... and with a co-moment past Cauchy-Schwarz is refused')
   or diag($err);
 
 # ------------------------------------------------------------------ a known limit (upstream)
