@@ -284,32 +284,12 @@ double
 ae_mse(const ae_model *m, float *const *rows, const size_t *idx, size_t n,
 	   int B, float *work)
 {
-	float	   *acts[AE_MAX_LAYERS + 1];
-	int			d = m->arch.n_input;
-	float	   *batch = work + ae_forward_floats(m, B) +
-		2 * (size_t) B * ae_model_max_dim(m);
-	double		sq = 0.0;
+	ae_loss_opts o;
+	double		mse;
 
-	if (n == 0)
-		return NAN;
-	for (size_t start = 0; start < n; start += B)
-	{
-		int			cnt = (int) (n - start < (size_t) B ? n - start : (size_t) B);
-		const float *y;
-
-		for (int r = 0; r < cnt; r++)
-			memcpy(batch + (size_t) r * d, rows[idx[start + r]],
-				   sizeof(float) * d);
-		ae_forward(m, batch, cnt, work, acts);
-		y = acts[m->n_layers];
-		for (size_t i = 0; i < (size_t) cnt * d; i++)
-		{
-			double		e = (double) y[i] - batch[i];
-
-			sq += e * e;
-		}
-	}
-	return sq / ((double) n * d);
+	memset(&o, 0, sizeof(o));	/* no similarity term */
+	ae_val_objective(m, rows, idx, n, B, &o, NULL, work, NULL, &mse);
+	return mse;
 }
 
 /*
