@@ -17,6 +17,10 @@
  *	    (rejected before anything of that size is allocated), a merge
  *	    whose counts overflow
  *	 4. no leaks after any accepted or rejected state
+ *	 5. ae_fitstate_check: on every state of 1 and 3 (each goes through
+ *	    read_both), the status and messages of ae_fitstate_read, nothing
+ *	    kept; for the exact solver's moments form of 784 dimensions, no
+ *	    allocation the size of the d x d matrix a read fills
  *
  * Prints one line per check and "N passed, M failed" at the end; exits
  * non-zero if anything failed.
@@ -30,6 +34,7 @@
 #include <stdint.h>
 
 #define DEFAULT_MAX_ROWS 1000000
+#define MAX_TEST_DIM	784		/* widest rows make_state makes */
 
 static tu_alloc_ctx actx = {.fail_at = -1};
 static ae_allocator al = {tu_alloc_fn, tu_release_fn, &actx};
@@ -52,7 +57,7 @@ make_state(ae_fitstate *s, const char *json, int first, int n, int d)
 	}
 	for (int i = 0; i < first + n; i++)
 	{
-		float		row[64];
+		float		row[MAX_TEST_DIM];
 
 		ae_rng_seed(&r, 1000 + (uint64_t) i);
 		for (int j = 0; j < d; j++)
@@ -93,6 +98,49 @@ read_state(ae_fitstate *s, const unsigned char *buf, size_t len, ae_error *err)
 	return ae_fitstate_read(s, buf, len, DEFAULT_MAX_ROWS, &al, err);
 }
 
+/*
+ * Check buf with ae_fitstate_check; the status, with the message in err.
+ * *max_request is the largest allocation it asked for, *kept the blocks
+ * it left allocated.
+ */
+static ae_status
+check_state(const unsigned char *buf, size_t len, ae_error *err,
+			size_t *max_request, long *kept)
+{
+	long		live = actx.live;
+	ae_status	st;
+
+	memset(err, 0, sizeof(*err));
+	actx.max_request = 0;
+	st = ae_fitstate_check(buf, len, DEFAULT_MAX_ROWS, &al, err);
+	*max_request = actx.max_request;
+	*kept = actx.live - live;
+	return st;
+}
+
+/*
+ * Read buf as read_state does, and check that ae_fitstate_check agrees: the
+ * same status, message, detail and hint, and nothing left allocated.
+ */
+static ae_status
+read_both(const char *what, ae_fitstate *s, const unsigned char *buf,
+		  size_t len, ae_error *err)
+{
+	ae_error	cerr;
+	size_t		max_request;
+	long		kept;
+	ae_status	cst = check_state(buf, len, &cerr, &max_request, &kept);
+	ae_status	st = read_state(s, buf, len, err);
+
+	CHECK(cst == st && strcmp(cerr.message, err->message) == 0 &&
+		  strcmp(cerr.detail, err->detail) == 0 && strcmp(cerr.hint, err->hint) == 0 &&
+		  kept == 0,
+		  "%s: ae_fitstate_check agrees with ae_fitstate_read (status %d and %d, \"%s\" and "
+		  "\"%s\"), keeping %ld blocks", what, (int) cst, (int) st, cerr.message, err->message,
+		  kept);
+	return st;
+}
+
 /* ====================================================================== */
 /* 1. Round trips                                                          */
 /* ====================================================================== */
@@ -111,7 +159,7 @@ round_trip(const char *what, const char *json, int n, int d)
 
 	make_state(&s, json, 0, n, d);
 	buf = flat(&s, &len);
-	if (CHECK(read_state(&back, buf, len, &err) == AE_OK, "%s: reads back (%s)", what, err.message))
+	if (CHECK(read_both(what, &back, buf, len, &err) == AE_OK, "%s: reads back (%s)", what, err.message))
 	{
 		buf2 = flat(&back, &len2);
 		CHECK(len2 == len && memcmp(buf, buf2, len) == 0 && back.read == (uint64_t) n,
@@ -220,7 +268,7 @@ rejected(const char *what, const unsigned char *buf, size_t len, const char *exp
 {
 	ae_fitstate s;
 	ae_error	err;
-	ae_status	st = read_state(&s, buf, len, &err);
+	ae_status	st = read_both(what, &s, buf, len, &err);
 
 	CHECK(st == AE_EFORMAT && strstr(err.message, expect) != NULL,
 		  "%s: rejected with \"%s\" (got %d \"%s\")", what, expect, (int) st, err.message);
@@ -296,12 +344,21 @@ test_forged(void)
 	rejected("exact, d = 8000 with a payload for d = 6", copy, len, "length does not match its header");
 	CHECK(actx.max_request < 65536,
 		  "exact, d = 8000 forged: largest allocation %zu bytes (nothing sized by d)", actx.max_request);
+	{
+		size_t		max_request;
+		long		kept;
+
+		check_state(copy, len, &err, &max_request, &kept);
+		CHECK(max_request < 65536,
+			  "exact, d = 8000 forged: largest allocation of ae_fitstate_check %zu bytes", max_request);
+	}
 
 	/* counts that overflow when merged */
 	memcpy(copy, buf, len);
 	ae_put_u64(copy + 16, ((uint64_t) 1 << 52) + 1);
 	memset(&err, 0, sizeof(err));
-	if (CHECK(read_state(&a, copy, len, &err) == AE_OK && read_state(&b, copy, len, &err) == AE_OK,
+	if (CHECK(read_both("exact, read = 2^52 + 1", &a, copy, len, &err) == AE_OK &&
+			  read_state(&b, copy, len, &err) == AE_OK,
 			  "exact, read = 2^52 + 1: reads (a count a real table could not have, but consistent)"))
 		CHECK(ae_fitstate_merge(&a, &b, &err) == AE_ELIMIT && strstr(err.message, "more than") != NULL,
 			  "two states of 2^52 + 1 rows refuse to merge: \"%s\"", err.message);
@@ -329,12 +386,56 @@ test_forged(void)
 	ae_fitstate_free(&s);
 }
 
+/* ====================================================================== */
+/* 5. ae_fitstate_check                                                    */
+/* ====================================================================== */
+
+/*
+ * The exact solver's moments form of MAX_TEST_DIM dimensions: a read fills
+ * the d x d co-moment matrix, a check allocates nothing of that size (the
+ * agreement of the two on every state is read_both's, above).
+ */
+static void
+test_check_memory(void)
+{
+	const int	d = MAX_TEST_DIM;
+	const size_t matrix = sizeof(double) * (size_t) d * d;
+	ae_fitstate s,
+				back;
+	ae_error	err;
+	size_t		len,
+				read_max,
+				check_max;
+	long		kept;
+	ae_status	st;
+	unsigned char *buf;
+
+	make_state(&s, EXACT, 0, d / 2 + 8, d);
+	buf = flat(&s, &len);
+	CHECK(len > matrix / 2 && (buf[6] & 2) == 0,
+		  "exact, %d dimensions: a moments form of %zu bytes", d, len);
+	actx.max_request = 0;
+	st = read_state(&back, buf, len, &err);
+	read_max = actx.max_request;
+	CHECK(st == AE_OK, "exact, %d dimensions: reads (%s)", d, err.message);
+	ae_fitstate_free(&back);
+	st = check_state(buf, len, &err, &check_max, &kept);
+	CHECK(st == AE_OK && kept == 0,
+		  "exact, %d dimensions: checks, keeping %ld blocks (%s)", d, kept, err.message);
+	CHECK(read_max >= matrix && check_max < matrix / 2 && check_max <= read_max / 3,
+		  "exact, %d dimensions: largest allocation %zu bytes to check, %zu to read "
+		  "(the %zu-byte co-moment matrix)", d, check_max, read_max, matrix);
+	free(buf);
+	ae_fitstate_free(&s);
+}
+
 int
 main(void)
 {
 	test_round_trips();
 	test_merges();
 	test_forged();
+	test_check_memory();
 	CHECK(actx.live == 0, "no live blocks after every state is freed (%ld)", actx.live);
 	return tu_finish();
 }

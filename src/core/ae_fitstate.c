@@ -2,72 +2,24 @@
  *
  * ae_fitstate.c
  *	  The fit aggregate's state (see ae_fitstate.h): accumulate, merge,
- *	  write and read its byte format, and prepare the input of ae_build.
+ *	  write its byte format, and prepare the input of ae_build.  Reading
+ *	  and checking the byte format is ae_fitstate_read.c's.
  *
- * Byte format, version 2, every integer and float little-endian:
- *
- *   offset  size   field
- *   0       4      magic "AEFS"
- *   4       2      format version (2)
- *   6       2      flags: 1 exact solver, 2 rows form (no moments: they are
- *                  recomputed from the rows that follow)
- *   8       4      d, the input dimension (0: no row yet)
- *   12      4      L, bytes of options text
- *   16      8      rows read (non-NULL)
- *   24      8      rows skipped (NULL)
- *   32      8      max_rows, the sample bound (0 for the exact solver)
- *   40      8      n, rows that follow
- *   48      L      the options given, as canonical JSON
- *   exact solver, moments form:  mean, lo, hi (d doubles each), the
- *                  co-moment matrix's upper triangle row by row
- *                  (d (d + 1) / 2 doubles); n = 0
- *   exact solver, rows form:     n = read rows of d floats
- *   sampled, moments form:       lo, hi (d floats each), the exact sums
- *                  (d * AE_EXACT_LIMBS int64, normalised), then n sample
- *                  rows, each an 8-byte key and d floats
- *   sampled, rows form (n = read): the n sample rows only
- *
- * The rows form is written while it is the smaller one: for the exact
- * solver before the first fold and while n < (d + 1) / 2, for a sample
- * while it holds every row read.  Pending rows are folded before a state
- * is written.  ae_fitstate_read checks every field before it trusts it:
- * lengths against the buffer, the options (parsed, checked and resolved
- * against d as for a new state), the kind against the options, every
- * count against the others (a sample holds exactly min(read, max_rows)
- * rows), every float finite, ranges ordered, the limbs normalised and the
- * moments they give inside the range, each row inside the range and its
- * key its hash.
+ * The byte format is described in ae_fitstate.h.  The rows form is written
+ * while it is the smaller one: for the exact solver before the first fold
+ * and while n < (d + 1) / 2, for a sample while it holds every row read.
+ * Pending rows are folded before a state is written.
  *
  *-------------------------------------------------------------------------
  */
 #include "ae_fitstate.h"
+#include "ae_fitstate_int.h"
 #include "ae_bytes.h"
 
-#include <float.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#define FLAG_FULL	1
-#define FLAG_ROWS	2
 #define FOLD_MIN	256			/* rows folded at once at least */
 #define FIRST_CAP	1024		/* sample rows allocated at first */
-
-/* Allocate from the state's allocator. */
-static void *
-xalloc(const ae_fitstate *s, size_t n)
-{
-	return s->alloc.alloc(s->alloc.ctx, n ? n : 1);
-}
-
-/* Release p (may be NULL). */
-static void
-xfree(const ae_fitstate *s, void *p)
-{
-	if (p)
-		s->alloc.release(s->alloc.ctx, p);
-}
 
 /* Canonical JSON of the options a caller gave. */
 static char *
@@ -136,7 +88,7 @@ ae_fitstate_same_options(const ae_fitstate *s, const char *json, size_t len,
 	if (text == NULL)
 		return ae_fail(err, AE_ENOMEM, "out of memory");
 	*same = tlen == s->opts_len && memcmp(text, s->opts_json, tlen) == 0;
-	xfree(s, text);
+	ae_fitstate_xfree(s, text);
 	return AE_OK;
 }
 
@@ -173,7 +125,7 @@ ae_fitstate_start(ae_fitstate *s, int d, uint64_t default_max_rows,
 	if (s->full)
 	{
 		s->pending_cap = fold_rows(d);
-		s->pending = xalloc(s, sizeof(float) * s->pending_cap * d);
+		s->pending = ae_fitstate_xalloc(s, sizeof(float) * s->pending_cap * d);
 		return s->pending ? AE_OK : ae_fail(err, AE_ENOMEM, "out of memory");
 	}
 	if (s->opts.max_rows > 0)
@@ -196,10 +148,10 @@ ae_fitstate_start(ae_fitstate *s, int d, uint64_t default_max_rows,
 			s->max_rows = 1;
 		s->opts.max_rows = (int64_t) s->max_rows;	/* resolved, not given */
 	}
-	s->exact_storage = xalloc(s, sizeof(int64_t) * ae_exact_limbs(d));
-	s->lo = xalloc(s, sizeof(float) * d);
-	s->hi = xalloc(s, sizeof(float) * d);
-	s->scratch = xalloc(s, sizeof(float) * d);
+	s->exact_storage = ae_fitstate_xalloc(s, sizeof(int64_t) * ae_exact_limbs(d));
+	s->lo = ae_fitstate_xalloc(s, sizeof(float) * d);
+	s->hi = ae_fitstate_xalloc(s, sizeof(float) * d);
+	s->scratch = ae_fitstate_xalloc(s, sizeof(float) * d);
 	if (!s->exact_storage || !s->lo || !s->hi || !s->scratch)
 		return ae_fail(err, AE_ENOMEM, "out of memory");
 	ae_exact_init(&s->exact, d, s->exact_storage);
@@ -216,12 +168,12 @@ grow_sample(ae_fitstate *s)
 
 	if (cap > s->max_rows)
 		cap = s->max_rows;
-	rows = xalloc(s, sizeof(float) * cap * s->d);
-	keys = xalloc(s, sizeof(uint64_t) * cap);
+	rows = ae_fitstate_xalloc(s, sizeof(float) * cap * s->d);
+	keys = ae_fitstate_xalloc(s, sizeof(uint64_t) * cap);
 	if (rows == NULL || keys == NULL)
 	{
-		xfree(s, rows);
-		xfree(s, keys);
+		ae_fitstate_xfree(s, rows);
+		ae_fitstate_xfree(s, keys);
 		return 0;
 	}
 	if (s->kept)
@@ -229,8 +181,8 @@ grow_sample(ae_fitstate *s)
 		memcpy(rows, s->rows, sizeof(float) * s->kept * s->d);
 		memcpy(keys, s->keys, sizeof(uint64_t) * s->kept);
 	}
-	xfree(s, s->rows);
-	xfree(s, s->keys);
+	ae_fitstate_xfree(s, s->rows);
+	ae_fitstate_xfree(s, s->keys);
 	s->rows = rows;
 	s->keys = keys;
 	s->cap = cap;
@@ -264,16 +216,16 @@ fold(ae_fitstate *s, ae_error *err)
 		return AE_OK;
 	if (s->mom_storage == NULL)
 	{
-		s->mom_storage = xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
+		s->mom_storage = ae_fitstate_xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
 		if (s->mom_storage == NULL)
 			return ae_fail(err, AE_ENOMEM, "out of memory");
 		ae_moments_init(&s->mom, s->d, 1, s->mom_storage);
 	}
-	work = xalloc(s, sizeof(double) * (s->n_pending * s->d + 5 * (size_t) s->d));
+	work = ae_fitstate_xalloc(s, sizeof(double) * (s->n_pending * s->d + 5 * (size_t) s->d));
 	if (work == NULL)
 		return ae_fail(err, AE_ENOMEM, "out of memory");
 	ae_moments_add(&s->mom, s->pending, (int) s->n_pending, work);
-	xfree(s, work);
+	ae_fitstate_xfree(s, work);
 	s->n_pending = 0;
 	return AE_OK;
 }
@@ -287,7 +239,7 @@ offer(ae_fitstate *s, uint64_t key, const float *row, ae_error *err)
 	if (!s->heap_valid)
 	{
 		if (s->heap == NULL)
-			s->heap = xalloc(s, sizeof(size_t) * s->max_rows);
+			s->heap = ae_fitstate_xalloc(s, sizeof(size_t) * s->max_rows);
 		if (s->heap == NULL)
 			return ae_fail(err, AE_ENOMEM, "out of memory");
 		ae_keyheap_build(s->heap, s->kept, s->keys);
@@ -304,8 +256,8 @@ offer(ae_fitstate *s, uint64_t key, const float *row, ae_error *err)
 }
 
 /* Add a row with its key to a sample that is not full. */
-static ae_status
-append(ae_fitstate *s, uint64_t key, const float *row, ae_error *err)
+ae_status
+ae_fitstate_append(ae_fitstate *s, uint64_t key, const float *row, ae_error *err)
 {
 	if (s->kept == s->cap && !grow_sample(s))
 		return ae_fail(err, AE_ENOMEM, "out of memory");
@@ -316,9 +268,9 @@ append(ae_fitstate *s, uint64_t key, const float *row, ae_error *err)
 	return AE_OK;
 }
 
-/* Range of the rows seen, for a sampled state. */
-static void
-update_range(ae_fitstate *s, const float *row)
+/* Range of the rows seen, for a sampled state (before the row is counted). */
+void
+ae_fitstate_update_range(ae_fitstate *s, const float *row)
 {
 	if (s->read == 0)
 	{
@@ -355,12 +307,12 @@ ae_fitstate_commit(ae_fitstate *s, ae_error *err)
 	}
 	row = is_new ? s->rows + s->kept * s->d : s->scratch;
 	ae_exact_add(&s->exact, row);
-	update_range(s, row);
+	ae_fitstate_update_range(s, row);
 	s->read++;
 	s->slot_is_new = 0;
 	key = ae_row_key(row, s->d, AE_SAMPLE_SEED(s->opts.cfg.seed));
 	if (s->kept < s->max_rows)
-		return append(s, key, row, err);
+		return ae_fitstate_append(s, key, row, err);
 	return offer(s, key, row, err);
 }
 
@@ -384,16 +336,16 @@ merge_full(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
 			return st;
 		if (a->mom_storage == NULL)
 		{
-			a->mom_storage = xalloc(a, sizeof(double) * ae_moments_doubles(a->d, 1));
+			a->mom_storage = ae_fitstate_xalloc(a, sizeof(double) * ae_moments_doubles(a->d, 1));
 			if (a->mom_storage == NULL)
 				return ae_fail(err, AE_ENOMEM, "out of memory");
 			ae_moments_init(&a->mom, a->d, 1, a->mom_storage);
 		}
-		work = xalloc(a, sizeof(double) * a->d);
+		work = ae_fitstate_xalloc(a, sizeof(double) * a->d);
 		if (work == NULL)
 			return ae_fail(err, AE_ENOMEM, "out of memory");
 		ae_moments_merge(&a->mom, &b->mom, work);
-		xfree(a, work);
+		ae_fitstate_xfree(a, work);
 	}
 	for (uint64_t r = 0; r < b->n_pending; r++)
 	{
@@ -431,7 +383,7 @@ merge_sample(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
 	{
 		const float *row = b->rows + r * b->d;
 		ae_status	st = a->kept < a->max_rows ?
-			append(a, b->keys[r], row, err) : offer(a, b->keys[r], row, err);
+			ae_fitstate_append(a, b->keys[r], row, err) : offer(a, b->keys[r], row, err);
 
 		if (st != AE_OK)
 			return st;
@@ -531,7 +483,7 @@ ae_fitstate_flat_holds_rows(const unsigned char *buf, size_t len)
 		ae_get_u32(buf + 8) == 0)
 		return 0;
 	flags = ae_get_u16(buf + 6);
-	return (flags & FLAG_ROWS) != 0 || (flags & FLAG_FULL) == 0;
+	return (flags & AE_FITSTATE_FLAG_ROWS) != 0 || (flags & AE_FITSTATE_FLAG_FULL) == 0;
 }
 
 /* Whether flat bytes are an exact solver's state (header only, unchecked). */
@@ -540,7 +492,7 @@ ae_fitstate_flat_is_exact(const unsigned char *buf, size_t len)
 {
 	if (len < AE_FITSTATE_HEADER || memcmp(buf, AE_FITSTATE_MAGIC, 4) != 0)
 		return 0;
-	return (ae_get_u16(buf + 6) & FLAG_FULL) != 0;
+	return (ae_get_u16(buf + 6) & AE_FITSTATE_FLAG_FULL) != 0;
 }
 
 /* Write the flat form into out (ae_fitstate_flat_size bytes). */
@@ -554,7 +506,8 @@ ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out)
 
 	memcpy(p, AE_FITSTATE_MAGIC, 4);
 	p = ae_put_u16(p + 4, AE_FITSTATE_VERSION);
-	p = ae_put_u16(p, (uint16_t) ((s->full ? FLAG_FULL : 0) | (rf ? FLAG_ROWS : 0)));
+	p = ae_put_u16(p, (uint16_t) ((s->full ? AE_FITSTATE_FLAG_FULL : 0) |
+								  (rf ? AE_FITSTATE_FLAG_ROWS : 0)));
 	p = ae_put_u32(p, (uint32_t) s->d);
 	p = ae_put_u32(p, (uint32_t) s->opts_len);
 	p = ae_put_u64(p, s->read);
@@ -590,383 +543,6 @@ ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out)
 			p = ae_put_floats(p, s->rows + r * d, d);
 		}
 	}
-}
-
-#define BAD(...)	ae_fail(err, AE_EFORMAT, __VA_ARGS__)
-
-/* A format error whose message is what, then the nested failure's message. */
-static ae_status
-bad_nested(ae_error *err, const char *what)
-{
-	char		inner[sizeof(err->message)];
-
-	if (err == NULL)
-		return AE_EFORMAT;
-	memcpy(inner, err->message, sizeof(inner));
-	return BAD("%s: %.180s", what, inner);
-}
-
-/* The double whose little-endian bytes are at p. */
-static inline double
-get_double(const unsigned char *p)
-{
-	uint64_t	bits = ae_get_u64(p);
-	double		v;
-
-	memcpy(&v, &bits, 8);
-	return v;
-}
-
-/*
- * Check the exact solver's moments form where it lies, at p (count, sizes
- * checked by caller), for n rows.  The moments must be ones that n float
- * rows can have: every mean inside its range, the range inside float's,
- * every variance at most the squared range, every co-moment at most the
- * product of the two standard deviations (Cauchy-Schwarz), each with a
- * relative slack for rounding.  Moments bounded this way cannot overflow
- * when states merge.  The standard deviations are computed once into sd
- * (d doubles of scratch), so a co-moment costs a multiplication and a
- * comparison, not a square root; the loops run without early exits (they
- * vectorise) and look for the culprit only when a check failed.
- */
-static ae_status
-check_moments(size_t d, double n, const unsigned char *p, double *sd,
-			  ae_error *err)
-{
-	const unsigned char *tri = p + 24 * d;
-	const unsigned char *row;
-	size_t		count = d * (d + 1) / 2;
-	int			finite = 1;
-
-	for (size_t k = 0; k < 3 * d; k++)
-		finite &= isfinite(get_double(p + 8 * k)) != 0;
-	if (!finite)
-		return BAD("the state's moments contain a non-finite value");
-	for (size_t k = 0; k < count; k++)
-		finite &= isfinite(get_double(tri + 8 * k)) != 0;
-	if (!finite)
-		return BAD("the state's co-moments contain a non-finite value");
-	row = tri;
-	for (size_t i = 0; i < d; i++)
-	{
-		double		mean = get_double(p + 8 * i),
-					lo = get_double(p + 8 * (d + i)),
-					hi = get_double(p + 8 * (2 * d + i)),
-					var = get_double(row),
-					tol = 1e-6 * (fabs(lo) + fabs(hi)) + 1e-30,
-					range2 = (hi - lo) * (hi - lo);
-
-		if (!(lo <= hi) || lo < -FLT_MAX || hi > FLT_MAX || (double) (float) lo != lo ||
-			(double) (float) hi != hi || !(mean >= lo - tol && mean <= hi + tol) ||
-			!(var >= 0.0) || !(var <= n * range2 * (1 + 1e-6) + 1e-30))
-			return BAD("the state's moments of feature %zu are inconsistent", i + 1);
-		sd[i] = sqrt(var);
-		row += 8 * (d - i);
-	}
-	row = tri;
-	for (size_t i = 0; i < d; i++)
-	{
-		double		bound = sd[i] * (1 + 1e-6);
-		int			ok = 1;
-
-		for (size_t j = i + 1; j < d; j++)
-			ok &= fabs(get_double(row + 8 * (j - i))) <= bound * sd[j] + 1e-30;
-		for (size_t j = i + 1; !ok && j < d; j++)
-			if (!(fabs(get_double(row + 8 * (j - i))) <= bound * sd[j] + 1e-30))
-				return BAD("the state's co-moment of features %zu and %zu is inconsistent",
-						   i + 1, j + 1);
-		row += 8 * (d - i);
-	}
-	return AE_OK;
-}
-
-/*
- * Read the exact solver's moments form (count, sizes checked by caller)
- * into s, checked first (check_moments); with check_only, only checked.
- */
-static ae_status
-read_moments(ae_fitstate *s, const unsigned char *p, int check_only,
-			 ae_error *err)
-{
-	size_t		d = (size_t) s->d;
-	double	   *sd = xalloc(s, sizeof(double) * d);
-	ae_status	st;
-
-	if (sd == NULL)
-		return ae_fail(err, AE_ENOMEM, "out of memory");
-	st = check_moments(d, (double) s->read, p, sd, err);
-	xfree(s, sd);
-	if (st != AE_OK || check_only)
-		return st;
-	s->mom_storage = xalloc(s, sizeof(double) * ae_moments_doubles(s->d, 1));
-	if (s->mom_storage == NULL)
-		return ae_fail(err, AE_ENOMEM, "out of memory");
-	ae_moments_init(&s->mom, s->d, 1, s->mom_storage);
-	/* (finite: checked) */
-	(void) ae_get_doubles(p, s->mom.mean, d);
-	(void) ae_get_doubles(p + 8 * d, s->mom.lo, d);
-	(void) ae_get_doubles(p + 16 * d, s->mom.hi, d);
-	p += 24 * d;
-	for (size_t i = 0; i < d; i++)
-	{
-		(void) ae_get_doubles(p, s->mom.m2 + i * d + i, d - i);
-		p += 8 * (d - i);
-	}
-	s->mom.n = s->read;
-	return AE_OK;
-}
-
-/* Whether the exact sums of a sampled state agree with its range. */
-static ae_status
-check_exact(const ae_fitstate *s, ae_error *err)
-{
-	for (int i = 0; i < s->d; i++)
-	{
-		const int64_t *l = s->exact.limbs + (size_t) i * AE_EXACT_LIMBS;
-
-		for (int k = 0; k < AE_EXACT_LIMBS; k++)
-		{
-			int			top = k == AE_EXACT_SUM_LIMBS - 1 || k == AE_EXACT_LIMBS - 1;
-
-			if (top ? (l[k] <= -((int64_t) 1 << 31) || l[k] >= ((int64_t) 1 << 31)) :
-				(l[k] < 0 || l[k] >= ((int64_t) 1 << 32)))
-				return BAD("the state's sums are not normalised");
-		}
-		if (l[AE_EXACT_LIMBS - 1] < 0)
-			return BAD("the state's sums of squares are negative");
-	}
-	for (int i = 0; i < s->d; i++)
-	{
-		double		mean,
-					m2,
-					lo = s->lo[i],
-					hi = s->hi[i],
-					tol = 1e-6 * (fabs(lo) + fabs(hi)) + 1e-30;
-
-		ae_exact_moments(&s->exact, i, s->read, &mean, &m2);
-		if (!(mean >= lo - tol && mean <= hi + tol) ||
-			!(m2 / (double) s->read <= (hi - lo) * (hi - lo) * (1 + 1e-6) + tol))
-			return BAD("the state's sums of feature %d do not fit its range", i + 1);
-	}
-	return AE_OK;
-}
-
-/* Read n sample rows (key, d floats each), each inside the range. */
-static ae_status
-read_sample(ae_fitstate *s, const unsigned char *p, uint64_t n, int range,
-			ae_error *err)
-{
-	size_t		d = (size_t) s->d;
-	uint64_t	seed = AE_SAMPLE_SEED(s->opts.cfg.seed);
-
-	for (uint64_t r = 0; r < n; r++, p += 8 + 4 * d)
-	{
-		float	   *row = ae_fitstate_slot(s);
-		uint64_t	key = ae_get_u64(p);
-
-		if (row == NULL)
-			return ae_fail(err, AE_ENOMEM, "out of memory");
-		if (!ae_get_floats(p + 8, row, d))
-			return BAD("sample row %llu contains a non-finite value", (unsigned long long) r + 1);
-		if (key != ae_row_key(row, s->d, seed))
-			return BAD("sample row %llu does not match its key", (unsigned long long) r + 1);
-		for (size_t i = 0; range && i < d; i++)
-			if (row[i] < s->lo[i] || row[i] > s->hi[i])
-				return BAD("sample row %llu lies outside the state's range", (unsigned long long) r + 1);
-		if (!range)
-		{
-			/* rows form: the moments come from the rows */
-			ae_exact_add(&s->exact, row);
-			update_range(s, row);
-			s->read++;
-		}
-		s->slot_is_new = 0;
-		if (append(s, key, row, err) != AE_OK)
-			return AE_ENOMEM;
-	}
-	return AE_OK;
-}
-
-/*
- * Read and check the payload of a state whose header and options are read
- * (with check_only, an exact solver's moments are only checked).
- */
-static ae_status
-read_payload(ae_fitstate *s, int flags, uint64_t read, uint64_t n,
-			 const unsigned char *p, size_t rest, int check_only, ae_error *err)
-{
-	size_t		d = (size_t) s->d;
-	int			rf = (flags & FLAG_ROWS) != 0;
-
-	if (s->full && rf)
-	{
-		if (n != read || n > rest / (4 * d) || rest != n * 4 * d)
-			return BAD("the state's rows do not match its length or count");
-		for (uint64_t r = 0; r < n; r++)
-		{
-			if (!ae_get_floats(p + r * 4 * d, ae_fitstate_slot(s), d))
-				return BAD("row %llu contains a non-finite value", (unsigned long long) r + 1);
-			if (ae_fitstate_commit(s, err) != AE_OK)
-				return AE_ENOMEM;
-		}
-		return AE_OK;
-	}
-	if (s->full)
-	{
-		if (n != 0 || rest != 8 * (3 * d + d * (d + 1) / 2))
-			return BAD("the state's moments do not match its length");
-		s->read = read;
-		return read_moments(s, p, check_only, err);
-	}
-	if (n != (read < s->max_rows ? read : s->max_rows) || (rf && n != read))
-		return BAD("the state's sample of %llu rows does not match %llu rows read",
-				   (unsigned long long) n, (unsigned long long) read);
-	if (rest < (rf ? 0 : 8 * d + 8 * ae_exact_limbs(s->d)) ||
-		n > (rest - (rf ? 0 : 8 * d + 8 * ae_exact_limbs(s->d))) / (8 + 4 * d) ||
-		rest != (rf ? 0 : 8 * d + 8 * ae_exact_limbs(s->d)) + n * (8 + 4 * d))
-		return BAD("the state's sample does not match its length");
-	if (!rf)
-	{
-		if (!ae_get_floats(p, s->lo, d) || !ae_get_floats(p + 4 * d, s->hi, d))
-			return BAD("the state's range contains a non-finite value");
-		for (size_t i = 0; i < d; i++)
-			if (s->lo[i] > s->hi[i])
-				return BAD("the state's range of feature %zu is empty", i + 1);
-		p += 8 * d;
-		for (size_t k = 0; k < ae_exact_limbs(s->d); k++, p += 8)
-			s->exact.limbs[k] = (int64_t) ae_get_u64(p);
-		s->read = read;
-		if (check_exact(s, err) != AE_OK)
-			return AE_EFORMAT;
-	}
-	return read_sample(s, p, n, !rf, err);
-}
-
-/*
- * Whether rest bytes are the payload the header describes: checked before
- * anything is allocated for d, so that a forged header costs nothing.
- * read_payload checks the counts against each other.
- */
-static int
-payload_fits(int flags, uint64_t d, uint64_t read, uint64_t n, size_t rest)
-{
-	uint64_t	row = (flags & FLAG_FULL) ? 4 * d : 8 + 4 * d;
-	uint64_t	fixed;
-
-	if ((flags & FLAG_FULL) && !(flags & FLAG_ROWS))
-		return n == 0 && rest == 8 * (3 * d + d * (d + 1) / 2);
-	fixed = (flags & (FLAG_FULL | FLAG_ROWS)) ? 0 : 8 * d + 8 * ae_exact_limbs((int) d);
-	if ((flags & FLAG_ROWS) && n != read)
-		return 0;
-	return rest >= fixed && n <= (rest - fixed) / row && rest == fixed + n * row;
-}
-
-/*
- * Read a flat state, checking every field before using it; with
- * check_only, an exact solver's moments are checked where they lie and not
- * copied (s may then only be freed).
- */
-static ae_status
-read_flat(ae_fitstate *s, const unsigned char *buf, size_t len,
-		  uint64_t default_max_rows, const ae_allocator *alloc,
-		  int check_only, ae_error *err)
-{
-	uint32_t	version,
-				flags,
-				d,
-				optlen;
-	uint64_t	read,
-				skipped,
-				max_rows,
-				n;
-	ae_status	st;
-
-	memset(s, 0, sizeof(*s));
-	s->alloc = *alloc;
-	if (len < AE_FITSTATE_HEADER || memcmp(buf, AE_FITSTATE_MAGIC, 4) != 0)
-		return BAD("the bytes do not start with a fit state header");
-	version = ae_get_u16(buf + 4);
-	if (version != AE_FITSTATE_VERSION)
-		return BAD("fit state format version %u is not supported (this build reads version %d)",
-				   version, AE_FITSTATE_VERSION);
-	flags = ae_get_u16(buf + 6);
-	d = ae_get_u32(buf + 8);
-	optlen = ae_get_u32(buf + 12);
-	read = ae_get_u64(buf + 16);
-	skipped = ae_get_u64(buf + 24);
-	max_rows = ae_get_u64(buf + 32);
-	n = ae_get_u64(buf + 40);
-	if ((flags & ~(FLAG_FULL | FLAG_ROWS)) != 0 || d > AE_MAX_DIM ||
-		optlen > AE_FITSTATE_MAX_OPTS || optlen > len - AE_FITSTATE_HEADER)
-		return BAD("the state's header is invalid");
-	st = ae_fitstate_init(s, (const char *) buf + AE_FITSTATE_HEADER, optlen, alloc, err);
-	if (st == AE_EINVAL || st == AE_EFORMAT)
-		return bad_nested(err, "the state's options are invalid");
-	if (st != AE_OK)
-		return st;
-	if (s->opts_len != optlen || memcmp(s->opts_json, buf + AE_FITSTATE_HEADER, optlen) != 0)
-		return BAD("the state's options are not in canonical form");
-	if (s->full != ((flags & FLAG_FULL) != 0))
-		return BAD("the state's kind does not match its options");
-	if (d == 0)
-	{
-		if (read != 0 || n != 0 || max_rows != 0 || flags & FLAG_ROWS ||
-			len != AE_FITSTATE_HEADER + optlen)
-			return BAD("a state without rows has a payload");
-		s->skipped = skipped;
-		return AE_OK;
-	}
-	if (read > AE_FITSTATE_MAX_ROWS || skipped > AE_FITSTATE_MAX_ROWS)
-		return BAD("the state counts more than %llu rows",
-				   (unsigned long long) AE_FITSTATE_MAX_ROWS);
-	if (!payload_fits(flags, d, read, n, len - AE_FITSTATE_HEADER - optlen))
-		return BAD("the state's length does not match its header");
-	if (read == 0 || (s->full && max_rows != 0) ||
-		(!s->full && (max_rows < 1 || max_rows > ae_fitstate_sample_bound((int) d) ||
-					  (s->opts.max_rows > 0 && (uint64_t) s->opts.max_rows != max_rows))))
-		return BAD("the state's row counts are invalid");
-	if (!s->full && s->opts.max_rows == 0)
-		default_max_rows = max_rows;
-	st = ae_fitstate_start(s, (int) d, default_max_rows, err);
-	if (st == AE_EINVAL || st == AE_ELIMIT)
-		return bad_nested(err, "the state's options do not fit its dimension");
-	if (st != AE_OK)
-		return st;
-	if (!s->full && s->max_rows != max_rows)
-		return BAD("the state's sample bound is invalid");
-	st = read_payload(s, flags, read, n,
-					  buf + AE_FITSTATE_HEADER + optlen,
-					  len - AE_FITSTATE_HEADER - optlen, check_only, err);
-	if (st != AE_OK)
-		return st;
-	s->skipped = skipped;
-	return AE_OK;
-}
-
-/* Read a flat state, checking every field before using it. */
-ae_status
-ae_fitstate_read(ae_fitstate *s, const unsigned char *buf, size_t len,
-				 uint64_t default_max_rows, const ae_allocator *alloc,
-				 ae_error *err)
-{
-	return read_flat(s, buf, len, default_max_rows, alloc, 0, err);
-}
-
-/*
- * Check a flat state as ae_fitstate_read does (the same errors), keeping
- * nothing: an exact solver's moments are checked in the buffer, without
- * the d x d matrix a read fills.
- */
-ae_status
-ae_fitstate_check(const unsigned char *buf, size_t len,
-				  uint64_t default_max_rows, const ae_allocator *alloc,
-				  ae_error *err)
-{
-	ae_fitstate s;
-	ae_status	st = read_flat(&s, buf, len, default_max_rows, alloc, 1, err);
-
-	ae_fitstate_free(&s);
-	return st;
 }
 
 /*
@@ -1082,15 +658,15 @@ ae_fit_input_free(ae_fit_input *fi, const ae_allocator *alloc)
 void
 ae_fitstate_free(ae_fitstate *s)
 {
-	xfree(s, s->opts_json);
-	xfree(s, s->mom_storage);
-	xfree(s, s->pending);
-	xfree(s, s->exact_storage);
-	xfree(s, s->lo);
-	xfree(s, s->hi);
-	xfree(s, s->rows);
-	xfree(s, s->keys);
-	xfree(s, s->heap);
-	xfree(s, s->scratch);
+	ae_fitstate_xfree(s, s->opts_json);
+	ae_fitstate_xfree(s, s->mom_storage);
+	ae_fitstate_xfree(s, s->pending);
+	ae_fitstate_xfree(s, s->exact_storage);
+	ae_fitstate_xfree(s, s->lo);
+	ae_fitstate_xfree(s, s->hi);
+	ae_fitstate_xfree(s, s->rows);
+	ae_fitstate_xfree(s, s->keys);
+	ae_fitstate_xfree(s, s->heap);
+	ae_fitstate_xfree(s, s->scratch);
 	memset(s, 0, sizeof(*s));
 }

@@ -16,6 +16,30 @@
  * A state knows the options it was created with (as canonical JSON of the
  * options given) and refuses to merge with a state of other options.
  *
+ * Byte format, version 2, every integer and float little-endian (written
+ * by ae_fitstate.c, read and checked by ae_fitstate_read.c):
+ *
+ *   offset  size   field
+ *   0       4      magic "AEFS"
+ *   4       2      format version (2)
+ *   6       2      flags: 1 exact solver, 2 rows form (no moments: they are
+ *                  recomputed from the rows that follow)
+ *   8       4      d, the input dimension (0: no row yet)
+ *   12      4      L, bytes of options text
+ *   16      8      rows read (non-NULL)
+ *   24      8      rows skipped (NULL)
+ *   32      8      max_rows, the sample bound (0 for the exact solver)
+ *   40      8      n, rows that follow
+ *   48      L      the options given, as canonical JSON
+ *   exact solver, moments form:  mean, lo, hi (d doubles each), the
+ *                  co-moment matrix's upper triangle row by row
+ *                  (d (d + 1) / 2 doubles); n = 0
+ *   exact solver, rows form:     n = read rows of d floats
+ *   sampled, moments form:       lo, hi (d floats each), the exact sums
+ *                  (d * AE_EXACT_LIMBS int64, normalised), then n sample
+ *                  rows, each an 8-byte key and d floats
+ *   sampled, rows form (n = read): the n sample rows only
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef AE_FITSTATE_H
@@ -96,7 +120,10 @@ int			ae_fitstate_flat_holds_rows(const unsigned char *buf, size_t len);
 /* Whether flat bytes are an exact solver's state (header only, unchecked). */
 int			ae_fitstate_flat_is_exact(const unsigned char *buf, size_t len);
 
-/* Flat form: size (folds pending rows first), writing, and validated reading. */
+/*
+ * Flat form: size (folds pending rows first), writing, and validated
+ * reading (ae_fitstate_read.c).
+ */
 ae_status	ae_fitstate_flat_size(ae_fitstate *s, size_t *size, ae_error *err);
 void		ae_fitstate_flatten(const ae_fitstate *s, unsigned char *out);
 ae_status	ae_fitstate_read(ae_fitstate *s, const unsigned char *buf,

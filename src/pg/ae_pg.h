@@ -162,4 +162,16 @@ bytea	   *ae_bytes_send(Datum d);
 AeServing  *ae_model_arg(FunctionCallInfo fcinfo, int argno);
 AeServing  *ae_value_find(Size len, const unsigned char *digest);
 AeServing  *ae_value_load(const unsigned char *data, Size len);
+
+/* The wire form of autoencoder.fit_state values (ae_pg_fitwire.c). */
+/* Whether a value's bytes are a compressed state's envelope. */
+bool		ae_fit_is_envelope(const unsigned char *bytes, Size len);
+/* The flat state an envelope holds, in a new varlena (envelope checked). */
+struct varlena *ae_fit_unwrap_envelope(const unsigned char *buf, Size len);
+/* The bytes of a value's text form: its own, or compressed in an envelope. */
+const unsigned char *ae_fit_text_bytes(struct varlena *v, Size *len);
+/* Base64 (RFC 4648): length of the encoding, encoding, decoding (-1: bad). */
+Size		ae_b64_encoded_len(Size len);
+Size		ae_b64_encode(const unsigned char *src, Size len, char *out);
+int64		ae_b64_decode(const char *str, Size len, unsigned char *out);
 #endif							/* AE_PG_H */

@@ -4,7 +4,7 @@
  *	  The aggregate autoencoder.fit(x [, options]) and its state type
  *	  autoencoder.fit_state.
  *
- * The state is the core's ae_fitstate (src/core/ae_fitstate.c: what it
+ * The state is the core's ae_fitstate (src/core/ae_fitstate.h: what it
  * keeps, how partial states merge, its byte format).  Here it lives in a
  * PostgreSQL expanded object in the aggregate's memory context, so the
  * transition and combine functions change it in place and return the same
@@ -18,25 +18,9 @@
  * (input and receive keep the bytes, so they use ae_fitstate_check: the
  * same checks, without building the state).
  *
- * A value of the type is either such a flat state or, for one that carries
- * rows (a sample, or the exact solver's rows form; not moments in double,
- * which do not compress) of ENVELOPE_MIN bytes or more when zstd saves at
- * least an eighth, the same compressed in an envelope, explicit and
- * versioned like the state, every field checked:
- *
- *   offset  size   field (little-endian)
- *   0       4      magic "AEFZ"
- *   4       2      envelope version (1)
- *   6       2      method (1: zstd)
- *   8       8      length of the flat state it holds
- *   16      ...    one zstd frame of exactly that many bytes
- *
- * The text form is the value's bytes in base64 (the text output compresses
- * a flat state that qualifies); the binary form is the bytes.  Rows of
- * Fashion-MNIST shrink threefold; dense embeddings hardly at all, and stay
- * flat.  zstd is the server's own (PostgreSQL built --with-zstd links it;
- * pg_config.h says so with USE_ZSTD); without it nothing is compressed and
- * a compressed value is refused with a clear error.
+ * A value of the type is either such a flat state or the same compressed
+ * with zstd in an envelope; the text form is the value's bytes in base64.
+ * Both, and the envelope's format, are ae_pg_fitwire.c's.
  *
  * Citus moves partial states between nodes as this text and its coordinator
  * holds them all (in its connections' buffers and a tuplestore) while it
@@ -72,27 +56,8 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#define ENVELOPE_MAGIC	"AEFZ"
-#define ENVELOPE_VERSION 1
-#define ENVELOPE_HEADER 16
-#define METHOD_ZSTD		1
-#define ENVELOPE_MIN	((Size) 64 * 1024)	/* smaller states: never compressed */
-#define ZSTD_LEVEL		1		/* 3x on Fashion-MNIST rows at ~200 MB/s */
 #define PENDING_MAX		((Size) 128 * 1024 * 1024)	/* partial states kept */
 #define BLOB_KEY_BYTES	((Size) 4096)	/* hashed at each end of a kept state */
-
-#ifdef USE_ZSTD
-/*
- * The server links libzstd (USE_ZSTD): its four calls, declared here so the
- * build needs no zstd headers (they are zstd's stable API since 1.0).
- */
-extern size_t ZSTD_compressBound(size_t srcSize);
-extern size_t ZSTD_compress(void *dst, size_t dstCapacity, const void *src,
-							size_t srcSize, int compressionLevel);
-extern size_t ZSTD_decompress(void *dst, size_t dstCapacity, const void *src,
-							  size_t compressedSize);
-extern unsigned ZSTD_isError(size_t code);
-#endif
 
 /* A partial state kept as it arrived, until it is needed. */
 typedef struct FitBlob
@@ -186,62 +151,6 @@ fit_allocator(FitEOH *e)
 	return a;
 }
 
-/* A value that is not a valid state: always the same error. */
-static void pg_attribute_noreturn()
-bad_value(const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-			 errmsg("invalid autoencoder.fit_state value"),
-			 errdetail("%s", detail)));
-}
-
-/* Whether a value's bytes are a compressed state's envelope. */
-static bool
-is_envelope(const unsigned char *bytes, Size len)
-{
-	return len >= 4 && memcmp(bytes, ENVELOPE_MAGIC, 4) == 0;
-}
-
-/*
- * The flat state an envelope holds, decompressed into a new varlena; the
- * envelope's fields are checked (the state is not: ae_fitstate_read does
- * that).
- */
-static struct varlena *
-unwrap_envelope(const unsigned char *buf, Size len)
-{
-	uint64		raw;
-	struct varlena *flat = NULL;
-
-	if (len < ENVELOPE_HEADER)
-		bad_value("The compressed state's envelope is truncated.");
-	if (ae_get_u16(buf + 4) != ENVELOPE_VERSION)
-		bad_value("The compressed state's envelope has an unknown version.");
-	if (ae_get_u16(buf + 6) != METHOD_ZSTD)
-		bad_value("The state is compressed with an unknown method.");
-	raw = ae_get_u64(buf + 8);
-	if (raw < AE_FITSTATE_HEADER || raw > MaxAllocSize - VARHDRSZ)
-		bad_value("The compressed state's length is invalid.");
-#ifdef USE_ZSTD
-	{
-		size_t		n;
-
-		flat = palloc_extended(VARHDRSZ + raw, MCXT_ALLOC_HUGE);
-		SET_VARSIZE(flat, VARHDRSZ + raw);
-		n = ZSTD_decompress(VARDATA(flat), raw, buf + ENVELOPE_HEADER, len - ENVELOPE_HEADER);
-		if (ZSTD_isError(n) || n != raw)
-			bad_value("The compressed state does not decompress to its length.");
-	}
-#else
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("this autoencoder.fit_state value is compressed with zstd, which this server lacks"),
-			 errhint("Build every node of a cluster against the same PostgreSQL (with zstd).")));
-#endif
-	return flat;
-}
-
 /* Raise the error of a failed read or check of a state's bytes. */
 static void pg_attribute_noreturn()
 raise_read_error(ae_error *err)
@@ -268,9 +177,9 @@ read_state(ae_fitstate *s, const unsigned char *bytes, Size len, MemoryContext c
 	struct varlena *flat = NULL;
 	ae_status	st;
 
-	if (is_envelope(bytes, len))
+	if (ae_fit_is_envelope(bytes, len))
 	{
-		flat = unwrap_envelope(bytes, len);
+		flat = ae_fit_unwrap_envelope(bytes, len);
 		bytes = (unsigned char *) VARDATA(flat);
 		len = VARSIZE(flat) - VARHDRSZ;
 	}
@@ -611,7 +520,7 @@ ae_fit_combine(PG_FUNCTION_ARGS)
 		const unsigned char *bytes = (unsigned char *) VARDATA_ANY(v);
 		Size		len = VARSIZE_ANY_EXHDR(v);
 
-		if (is_envelope(bytes, len) || ae_fitstate_flat_is_exact(bytes, len))
+		if (ae_fit_is_envelope(bytes, len) || ae_fitstate_flat_is_exact(bytes, len))
 		{
 			a = PG_ARGISNULL(0) ? fit_new(aggcxt) : fit_arg(fcinfo, 0, aggcxt, true);
 			keep_blob(a, bytes, len);
@@ -764,12 +673,12 @@ checked_value(struct varlena *v)
 {
 	struct varlena *flat;
 
-	if (!is_envelope((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ))
+	if (!ae_fit_is_envelope((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ))
 	{
 		check_flat(v);
 		return v;
 	}
-	flat = unwrap_envelope((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ);
+	flat = ae_fit_unwrap_envelope((unsigned char *) VARDATA(v), VARSIZE(v) - VARHDRSZ);
 	check_flat(flat);
 	if (ae_fitstate_flat_is_exact((unsigned char *) VARDATA(flat), VARSIZE(flat) - VARHDRSZ))
 	{
@@ -778,117 +687,6 @@ checked_value(struct varlena *v)
 	}
 	pfree(flat);
 	return v;
-}
-
-/*
- * Base64 (RFC 4648, standard alphabet, '=' padding, no line breaks), here
- * rather than common/base64.c: decoding partial states is most of what a
- * Citus coordinator does with them, and a table-driven loop is several
- * times faster than the byte-at-a-time one.
- */
-static const char b64_alphabet[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Characters of the base64 form of len bytes. */
-static Size
-b64_encoded_len(Size len)
-{
-	return (len + 2) / 3 * 4;
-}
-
-/*
- * Write the base64 form of src[0..len) at out; returns its length.  Each
- * 12 bits become their two characters at once (a table of 4096 pairs).
- */
-static Size
-b64_encode(const unsigned char *src, Size len, char *out)
-{
-	static char pairs[4096][2];
-	static bool ready = false;
-	char	   *o = out;
-	Size		i = 0;
-
-	if (!ready)
-	{
-		for (int k = 0; k < 4096; k++)
-		{
-			pairs[k][0] = b64_alphabet[k >> 6];
-			pairs[k][1] = b64_alphabet[k & 63];
-		}
-		ready = true;
-	}
-	for (; i + 3 <= len; i += 3, o += 4)
-	{
-		uint32		v = ((uint32) src[i] << 16) | ((uint32) src[i + 1] << 8) | src[i + 2];
-
-		memcpy(o, pairs[v >> 12], 2);
-		memcpy(o + 2, pairs[v & 4095], 2);
-	}
-	if (i < len)
-	{
-		uint32		v = (uint32) src[i] << 16 | (i + 1 < len ? (uint32) src[i + 1] << 8 : 0);
-
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[(v >> 12) & 63];
-		o[2] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
-		o[3] = '=';
-		o += 4;
-	}
-	return o - out;
-}
-
-/*
- * Decode len characters of base64 into out (room for len / 4 * 3 bytes);
- * returns the number of bytes, or -1 if str is not base64.  Each table
- * holds a character's six bits at their place in a quad, or -1: a quad
- * with a character outside the alphabet ORs to a negative number.
- */
-static int64
-b64_decode(const char *str, Size len, unsigned char *out)
-{
-	static int32 bits[4][256];
-	static bool ready = false;
-	const unsigned char *q = (const unsigned char *) str;
-	const unsigned char *last;
-	unsigned char *o = out;
-	int32		v;
-	int			pad;
-
-	if (!ready)
-	{
-		for (int c = 0; c < 256; c++)
-			bits[0][c] = bits[1][c] = bits[2][c] = bits[3][c] = -1;
-		for (int k = 0; k < 64; k++)
-			for (int j = 0; j < 4; j++)
-				bits[j][(unsigned char) b64_alphabet[k]] = k << (18 - 6 * j);
-		ready = true;
-	}
-	if (len % 4 != 0)
-		return -1;
-	if (len == 0)
-		return 0;
-	last = q + len - 4;
-	for (; q < last; q += 4, o += 3)
-	{
-		v = bits[0][q[0]] | bits[1][q[1]] | bits[2][q[2]] | bits[3][q[3]];
-		if (v < 0)
-			return -1;
-		o[0] = (unsigned char) (v >> 16);
-		o[1] = (unsigned char) (v >> 8);
-		o[2] = (unsigned char) v;
-	}
-	/* the last quad may end in padding, whose dropped bits must be zero */
-	pad = q[3] != '=' ? 0 : q[2] != '=' ? 1 : 2;
-	v = bits[0][q[0]] | bits[1][q[1]] |
-		(pad == 2 ? 0 : bits[2][q[2]]) | (pad >= 1 ? 0 : bits[3][q[3]]);
-	if (v < 0 || (pad == 2 && (v & 0xFFFF) != 0) || (pad == 1 && (v & 0xFF) != 0))
-		return -1;
-	o[0] = (unsigned char) (v >> 16);
-	if (pad < 2)
-		o[1] = (unsigned char) (v >> 8);
-	if (pad < 1)
-		o[2] = (unsigned char) v;
-	return (o - out) + 3 - pad;
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_in);
@@ -910,7 +708,7 @@ ae_fit_state_in(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("autoencoder.fit_state text is too long")));
 	v = palloc_extended(VARHDRSZ + len / 4 * 3, MCXT_ALLOC_HUGE);
-	dlen = b64_decode(str, len, (unsigned char *) VARDATA(v));
+	dlen = ae_b64_decode(str, len, (unsigned char *) VARDATA(v));
 	if (dlen < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -918,45 +716,6 @@ ae_fit_state_in(PG_FUNCTION_ARGS)
 				 errdetail("The text form is the state's bytes in base64.")));
 	SET_VARSIZE(v, VARHDRSZ + dlen);
 	PG_RETURN_POINTER(checked_value(v));
-}
-
-/*
- * The bytes of a value's text form: the value's own, or for a flat state
- * that carries rows, when zstd saves an eighth, an envelope holding it
- * compressed.  *len is set.
- */
-static const unsigned char *
-text_bytes(struct varlena *v, Size *len)
-{
-	const unsigned char *flat = (unsigned char *) VARDATA(v);
-	Size		n = VARSIZE(v) - VARHDRSZ;
-
-#ifdef USE_ZSTD
-	if (n >= ENVELOPE_MIN && !is_envelope(flat, n) &&
-		ae_fitstate_flat_holds_rows(flat, n))
-	{
-		size_t		bound = ZSTD_compressBound(n);
-		unsigned char *env = palloc_extended(ENVELOPE_HEADER + bound,
-											 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-		size_t		c;
-
-		if (env != NULL)
-		{
-			c = ZSTD_compress(env + ENVELOPE_HEADER, bound, flat, n, ZSTD_LEVEL);
-			if (!ZSTD_isError(c) && ENVELOPE_HEADER + c <= n - n / 8)
-			{
-				memcpy(env, ENVELOPE_MAGIC, 4);
-				ae_put_u64(ae_put_u16(ae_put_u16(env + 4, ENVELOPE_VERSION), METHOD_ZSTD),
-						   (uint64) n);
-				*len = ENVELOPE_HEADER + c;
-				return env;
-			}
-			pfree(env);
-		}
-	}
-#endif
-	*len = n;
-	return flat;
 }
 
 PG_FUNCTION_INFO_V1(ae_fit_state_out);
@@ -970,7 +729,7 @@ ae_fit_state_out(PG_FUNCTION_ARGS)
 {
 	struct varlena *v = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	Size		len;
-	const unsigned char *bytes = text_bytes(v, &len);
+	const unsigned char *bytes = ae_fit_text_bytes(v, &len);
 	char	   *out;
 
 	if (len > (MaxAllocSize - 1) / 4 * 3)
@@ -979,8 +738,8 @@ ae_fit_state_out(PG_FUNCTION_ARGS)
 				 errmsg("autoencoder.fit state is too large for its text form"),
 				 errdetail("Its %zu bytes exceed 1 GB as text.", len),
 				 errhint("Lower the option max_rows.")));
-	out = palloc(b64_encoded_len(len) + 1);
-	out[b64_encode(bytes, len, out)] = '\0';
+	out = palloc(ae_b64_encoded_len(len) + 1);
+	out[ae_b64_encode(bytes, len, out)] = '\0';
 	PG_RETURN_CSTRING(out);
 }
 

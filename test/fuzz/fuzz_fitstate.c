@@ -1,10 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_fitstate.c
- *	  libFuzzer target: the fit aggregate's state format (ae_fitstate_read),
- *	  which reads any autoencoder.fit_state value a user writes (text,
- *	  binary, a forged INITCOND, a state handed to fit_final or
- *	  fit_combine by hand).
+ *	  libFuzzer target: the fit aggregate's state format (ae_fitstate_read,
+ *	  and ae_fitstate_check, which the type's input and receive use), which
+ *	  reads any autoencoder.fit_state value a user writes (text, binary, a
+ *	  forged INITCOND, a state handed to fit_final or fit_combine by hand).
+ *
+ * Every input must get the same status and the same message, detail and
+ * hint from ae_fitstate_check as from ae_fitstate_read (unless one of them
+ * ran out of memory: the check allocates less by design).
  *
  * A state that reads must
  *   - flatten to the bytes read (but for exact rows the writer would have
@@ -80,6 +84,28 @@ prepare(const ae_fitstate *s)
 	ae_fit_input_free(&fi, &fz_alloc);
 }
 
+/*
+ * ae_fitstate_check must agree with ae_fitstate_read (status st, error err)
+ * on data: the same status and the same message, detail and hint.
+ */
+static void
+check_agrees(const uint8_t *data, size_t size, ae_status st, const ae_error *err)
+{
+	ae_error	cerr;
+	ae_status	cst;
+
+	memset(&cerr, 0, sizeof(cerr));
+	cst = ae_fitstate_check(data, size, DEFAULT_MAX_ROWS, &fz_alloc, &cerr);
+	if (cst == AE_ENOMEM || st == AE_ENOMEM)
+		return;
+	FZ_CHECK(cst == st, "ae_fitstate_check says %d (%s), ae_fitstate_read %d (%s)",
+			 (int) cst, cerr.message, (int) st, err->message);
+	FZ_CHECK(strcmp(cerr.message, err->message) == 0 &&
+			 strcmp(cerr.detail, err->detail) == 0 && strcmp(cerr.hint, err->hint) == 0,
+			 "ae_fitstate_check and ae_fitstate_read fail differently: \"%s\" and \"%s\"",
+			 cerr.message, err->message);
+}
+
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -100,6 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&err, 0, sizeof(err));
 	st = ae_fitstate_read(&s, data, size, DEFAULT_MAX_ROWS, &fz_alloc, &err);
+	check_agrees(data, size, st, &err);
 	if (st != AE_OK)
 	{
 		FZ_CHECK(st == AE_EFORMAT || st == AE_ENOMEM || st == AE_ELIMIT,
