@@ -705,7 +705,8 @@ BEGIN
     WHERE c.oid = source;
     IF kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-            MESSAGE = format('"%s" is not a table', source);
+            MESSAGE = format('"%s" is not a table',
+                                 (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = source));
     END IF;
     IF encode_table.target IS NOT NULL THEN
         IF encode_table.target = source THEN
@@ -718,7 +719,8 @@ BEGIN
         WHERE c.oid = dest;
         IF kind NOT IN ('r', 'p') THEN
             RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-                MESSAGE = format('"%s" is not a table', dest);
+                MESSAGE = format('"%s" is not a table',
+                                 (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = dest));
         END IF;
     END IF;
     IF key IS NULL THEN
@@ -759,6 +761,7 @@ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
                        WHERE i.indrelid = CASE kind WHEN 's' THEN source ELSE dest END
                          AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = key_num
+                         AND i.indisvalid AND i.indimmediate
                          AND i.indpred IS NULL AND i.indexprs IS NULL) THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('key column "%s" of %s has no unique index', key,

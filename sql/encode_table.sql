@@ -146,6 +146,7 @@ FROM etab_k;
 CREATE VIEW etab_view AS SELECT * FROM etab;
 CREATE TABLE etab_nokey (id int, x real[], code real[], code_version integer);
 CREATE TABLE etab_nouniq (id int PRIMARY KEY, n int, x real[], code real[], code_version integer);
+CREATE TABLE etab_defer (id int PRIMARY KEY, n int UNIQUE DEFERRABLE, x real[], code real[], code_version integer);
 CREATE TABLE etab_bad (id int PRIMARY KEY, x text, code text, code_version text, c2 real[], c3 real[]);
 CREATE TABLE etab_t1 (k bigint PRIMARY KEY, code real[], code_version integer);
 CREATE TABLE etab_t2 (id bigint, code real[], code_version integer);
@@ -163,6 +164,7 @@ SELECT err($$CALL autoencoder.encode_table('et', 'etab_nokey', 'x')$$) AS no_pri
 SELECT err($$CALL autoencoder.encode_table('et', 'etab', 'x', key_column => 'nosuch')$$) AS no_key_column;
 SELECT err($$CALL autoencoder.encode_table('et', 'etab_k', 'x', key_column => 'name')$$) AS text_key;
 SELECT err($$CALL autoencoder.encode_table('et', 'etab_nouniq', 'x', key_column => 'n')$$) AS key_not_unique;
+SELECT err($$CALL autoencoder.encode_table('et', 'etab_defer', 'x', key_column => 'n')$$) AS key_deferrable;
 SELECT err($$CALL autoencoder.encode_table('et', 'etab', 'nosuch')$$) AS no_input_column;
 SELECT err($$CALL autoencoder.encode_table('et', 'etab_bad', 'x', code_column => 'c2')$$) AS text_input;
 SELECT err($$CALL autoencoder.encode_table('et', 'etab', 'x', code_column => 'nosuch')$$) AS no_code_column;
@@ -231,5 +233,5 @@ GROUP BY code_version ORDER BY code_version;
 -- ---- clean up
 DROP FUNCTION etab_f(), err_context(text);
 DROP VIEW etab_view;
-DROP TABLE etab, etab_v1, etab_codes, etab_k, etab_nokey, etab_nouniq, etab_bad, etab_t1, etab_t2;
+DROP TABLE etab, etab_v1, etab_codes, etab_k, etab_nokey, etab_nouniq, etab_defer, etab_bad, etab_t1, etab_t2;
 SELECT autoencoder.drop_model('et') AS dropped, autoencoder.drop_model('et4') AS dropped;

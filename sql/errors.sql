@@ -125,7 +125,9 @@ WHERE name = 'act_tanh';
 SELECT err($$SELECT autoencoder.encode('act_tanh', x) FROM pts WHERE id = 1$$);
 UPDATE autoencoder.models SET model = substring(model::bytea FROM 1 FOR 100)::autoencoder.model
 WHERE name = 'act_elu';
-SELECT err($$SELECT autoencoder.encode('act_elu', x) FROM pts WHERE id = 1$$);
+-- (the length of the metadata's numbers as text varies with the BLAS kernel)
+SELECT regexp_replace(err($$SELECT autoencoder.encode('act_elu', x) FROM pts WHERE id = 1$$),
+                      'describes [0-9]+ bytes', 'describes N bytes');
 UPDATE autoencoder.models SET model = '\x00'::bytea::autoencoder.model WHERE name = 'act_relu';
 SELECT err($$SELECT autoencoder.encode('act_relu', x) FROM pts WHERE id = 1$$);
 DROP CAST (bytea AS autoencoder.model);

@@ -84,6 +84,12 @@ SELECT err($$SELECT autoencoder.train('bad', 'SELECT array_fill(1::real, ARRAY[8
                                       latent_dim => 1, residual => true)$$);
 SELECT err($$SELECT autoencoder.train('r_warm', 'SELECT x FROM pts', latent_dim => 3, epochs => 1,
                                       warm_start => true, residual => true)$$);
+-- a deployed version that does not fit (another code size): from scratch,
+-- with the automatic residual network kept
+SELECT autoencoder.train('r_warm', 'SELECT x FROM pts', latent_dim => 2, epochs => 1,
+                         warm_start => true) > 0 AS v3;
+SELECT version, config->'residual' AS residual, metrics->'warm_started' AS warm_started
+FROM autoencoder.models WHERE name = 'r_warm' AND version = 3;
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, epochs => 0)$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, similarity_weight => -1)$$);
 SELECT err($$SELECT autoencoder.train('bad', 'SELECT x FROM pts', latent_dim => 2, similarity_weight => 'NaN')$$);

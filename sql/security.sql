@@ -82,6 +82,19 @@ SELECT err($$SELECT autoencoder.is_anomaly('pts', x) FROM pts WHERE id = 1$$);
 SELECT err($$SELECT autoencoder.get_model('pts')$$);
 RESET ROLE;
 SELECT count(autoencoder.encode('pts', x)) FROM pts;
+-- a right that came through a role ends with the membership, cache or not
+CREATE ROLE regress_ae_readers;
+GRANT SELECT ON autoencoder.models TO regress_ae_readers;
+GRANT regress_ae_readers TO regress_ae_mallory;
+SET ROLE regress_ae_mallory;
+SELECT count(autoencoder.encode('pts', x)) FROM pts;
+RESET ROLE;
+REVOKE regress_ae_readers FROM regress_ae_mallory;
+SET ROLE regress_ae_mallory;
+SELECT err($$SELECT count(autoencoder.encode('pts', x)) FROM pts$$);
+RESET ROLE;
+REVOKE SELECT ON autoencoder.models FROM regress_ae_readers;
+DROP ROLE regress_ae_readers;
 
 -- 4. two models with the same length and header, alternating in one query,
 -- each serves its own codes (values are told apart by their SHA-256)

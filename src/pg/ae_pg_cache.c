@@ -30,7 +30,8 @@
  * Privacy: an entry remembers the role it was read as.  Another role (SET
  * ROLE, a SECURITY DEFINER function, a pooled connection) reads the row
  * again with its own rights before it is served, so a hit is as private as
- * a miss.
+ * a miss; a change of roles or role memberships (REVOKE of a role that gave
+ * the right) marks every entry stale too.
  *
  *-------------------------------------------------------------------------
  */
@@ -49,6 +50,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 static HTAB *model_cache = NULL;
 static MemoryContext cache_cxt = NULL;
@@ -73,7 +75,18 @@ models_inval_callback(Datum arg, Oid relid)
 		entry->valid = false;
 }
 
-/* Create the hash table and register the callback, once per backend. */
+/*
+ * Syscache invalidation of roles and role memberships: mark every entry
+ * stale, since a REVOKE of a role or a lost attribute may take away the
+ * right to read the models table that an entry was read with.
+ */
+static void
+roles_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	models_inval_callback(arg, InvalidOid);
+}
+
+/* Create the hash table and register the callbacks, once per backend. */
 static void
 cache_init(void)
 {
@@ -92,6 +105,8 @@ cache_init(void)
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(models_inval_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, roles_inval_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, roles_inval_callback, (Datum) 0);
 		callback_registered = true;
 	}
 }

@@ -103,6 +103,7 @@ fit_get_flat_size(ExpandedObjectHeader *eohptr)
 	size_t		size;
 	ae_error	err;
 
+	ae_blas_check();			/* flattening folds pending rows with dsyrk */
 	materialize(e);
 	if (ae_fitstate_flat_size(&e->st, &size, &err) != AE_OK)
 		ae_pg_raise(&err);
@@ -224,6 +225,7 @@ blob_cmp(const void *pa, const void *pb)
 static void
 merge_blobs(ae_fitstate *s, bool *ready, FitBlob **blobs, int n, MemoryContext cxt)
 {
+	ae_blas_check();			/* merging folds an exact solver's rows */
 	qsort(blobs, n, sizeof(FitBlob *), blob_cmp);
 	for (int i = 0; i < n; i++)
 	{
@@ -610,15 +612,15 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	}
 	else
 		e = fit_from_flat(PG_DETOAST_DATUM(PG_GETARG_DATUM(0)), cxt);
+	ae_blas_check();			/* OpenBLAS's buffers, before any merge uses them */
 	s = final_state(e, cxt, &own);
 	if (s->read == 0)
 	{
 		MemoryContextDelete(cxt);
 		PG_RETURN_NULL();
 	}
-	/* the same bounds as train(): memory before allocating, OpenBLAS's buffers */
+	/* the same bound as train(): memory before allocating */
 	ae_pg_check_memory(&s->opts, s->full ? 0 : s->kept);
-	ae_blas_check();
 	old = MemoryContextSwitchTo(cxt);
 	if ((own ? ae_fitstate_prepare_in_place(s, &fi, &alloc, &err) :
 		 ae_fitstate_prepare(s, &fi, &alloc, &err)) != AE_OK)

@@ -201,10 +201,11 @@ deployed_model(const char *name, ae_model *m, int32 *version, MemoryContext cxt)
 
 /*
  * The warm-start model (the deployed version) if it fits o; without one, a
- * NOTICE says why and training starts from scratch (a scheduled retraining
- * works from its first run, and after an architecture change).  A deployed
- * version without the residual network turns an automatic one off in o (an
- * error if residual => true was given).
+ * NOTICE says why and training starts from scratch with o as it was (a
+ * scheduled retraining works from its first run, and after an architecture
+ * change).  A deployed version without the residual network turns an
+ * automatic one off in o when the warm start is taken (an error if
+ * residual => true was given).
  */
 static bool
 warm_start_model(const char *name, ae_options *o, ae_model *m,
@@ -212,6 +213,8 @@ warm_start_model(const char *name, ae_options *o, ae_model *m,
 {
 	int32		version;
 	ae_error	err;
+	ae_options	trial = *o;
+	ae_status	st = AE_OK;
 
 	if (!deployed_model(name, m, &version, cxt))
 	{
@@ -221,18 +224,21 @@ warm_start_model(const char *name, ae_options *o, ae_model *m,
 		return false;
 	}
 	/* an automatic residual network follows a deployed version without it */
-	if (o->arch.residual && !m->arch.residual &&
-		ae_options_residual_off(o, &err) != AE_OK)
-		ae_pg_raise(&err);
-	if (ae_warm_start_check(m, o, name, version, &err) != AE_OK)
-
+	if (trial.arch.residual && !m->arch.residual)
+	{
+		st = ae_options_residual_off(&trial, &err);
+		if (st == AE_EINVAL)
+			ae_pg_raise(&err);	/* residual => true was given */
+	}
+	if (st != AE_OK || ae_warm_start_check(m, &trial, name, version, &err) != AE_OK)
 	{
 		ereport(NOTICE,
 				(errmsg("the deployed version of \"%s\" does not fit these options: training from scratch",
 						name),
-				 errdetail_internal("%s", err.detail)));
+				 errdetail_internal("%s", err.detail[0] ? err.detail : err.message)));
 		return false;
 	}
+	*o = trial;
 	return true;
 }
 
