@@ -8,7 +8,8 @@
  * Sections:
  *	 1. ae_eval_neighbours equals a double-precision brute force (rows with
  *	    well separated distances, so float rounding cannot reorder them),
- *	    the query itself excluded, a zero row included
+ *	    the query itself excluded, a zero row included; the same rows times
+ *	    2^70 or 2^-90 give the same lists (they are rescaled exactly)
  *	 2. recall: codes equal to the inputs give 1; codes of unrelated random
  *	    rows give about k / n; ae_eval_overlap counts each shared index once
  *	 3. ae_eval_block: mean squared and absolute errors against a direct
@@ -83,6 +84,13 @@ brute(const float *v, size_t n, int d, size_t q, int k, int cosine, size_t *best
 	}
 }
 
+/* A callback that counts its calls in *ctx. */
+static void
+count_call(void *ctx)
+{
+	(*(int *) ctx)++;
+}
+
 static void
 test_neighbours(void)
 {
@@ -101,7 +109,7 @@ test_neighbours(void)
 		v[7 * D + j] = 0.0f;	/* a zero row: cosine 0 with everything */
 	for (int q = 0; q < 50; q++)
 		query[q] = (size_t) (q * 7 + 1);
-	CHECK(ae_eval_neighbours(v, D, N, query, 50, K, &al, top_cos, top_l2) == AE_OK,
+	CHECK(ae_eval_neighbours(v, D, N, query, 50, K, &al, NULL, top_cos, top_l2) == AE_OK,
 		  "neighbours: 50 queries of 400 rows");
 	for (int q = 0; q < 50; q++)
 	{
@@ -118,14 +126,33 @@ test_neighbours(void)
 	CHECK(wrong_cos == 0 && wrong_l2 == 0 && self == 0,
 		  "neighbours: the brute force's lists in order (%d cosine, %d L2 differ; the query itself %d times)",
 		  wrong_cos, wrong_l2, self);
-	CHECK(ae_eval_neighbours(v, D, K, query, 1, K, &al, top_cos, top_l2) == AE_EINVAL &&
-		  ae_eval_neighbours(v, D, N, query, 1, AE_EVAL_MAX_K + 1, &al, top_cos, top_l2) == AE_EINVAL,
+	for (int e = 70; e >= -90; e -= 160)
+	{
+		/* far from 1: q.b overflows (or vanishes) in float unless rescaled */
+		float	   *far = malloc(sizeof(float) * N * D);
+		size_t		far_cos[50 * K],
+					far_l2[50 * K];
+		int			calls = 0;
+		ae_train_callbacks cb = {count_call, NULL, &calls};
+
+		for (int i = 0; i < N * D; i++)
+			far[i] = ldexpf(v[i], e);
+		ae_status	st = ae_eval_neighbours(far, D, N, query, 50, K, &al, &cb, far_cos, far_l2);
+
+		CHECK(st == AE_OK && memcmp(far_cos, top_cos, sizeof(far_cos)) == 0 &&
+			  memcmp(far_l2, top_l2, sizeof(far_l2)) == 0 && calls == 1,
+			  "neighbours: rows times 2^%d give the same lists; the callback ran once per block of queries (%d)",
+			  e, calls);
+		free(far);
+	}
+	CHECK(ae_eval_neighbours(v, D, K, query, 1, K, &al, NULL, top_cos, top_l2) == AE_EINVAL &&
+		  ae_eval_neighbours(v, D, N, query, 1, AE_EVAL_MAX_K + 1, &al, NULL, top_cos, top_l2) == AE_EINVAL,
 		  "neighbours: k >= n or k > AE_EVAL_MAX_K is AE_EINVAL");
 	{
 		tu_alloc_ctx c2;
 		ae_allocator a2 = tu_allocator(&c2, 0);
 
-		CHECK(ae_eval_neighbours(v, D, N, query, 50, K, &a2, top_cos, top_l2) == AE_ENOMEM &&
+		CHECK(ae_eval_neighbours(v, D, N, query, 50, K, &a2, NULL, top_cos, top_l2) == AE_ENOMEM &&
 			  c2.live == 0, "neighbours: allocation failure is AE_ENOMEM, nothing left");
 	}
 	free(v);

@@ -15,12 +15,13 @@
  *	    range allows (Cauchy-Schwarz, variance, mean), non-finite values,
  *	    a header that promises a large dimension with a short payload
  *	    (rejected before anything of that size is allocated), a merge
- *	    whose counts overflow
+ *	    whose counts overflow, a row-less state's count of NULLs
  *	 4. no leaks after any accepted or rejected state
  *	 5. ae_fitstate_check: on every state of 1 and 3 (each goes through
  *	    read_both), the status and messages of ae_fitstate_read, nothing
  *	    kept; for the exact solver's moments form of 784 dimensions, no
- *	    allocation the size of the d x d matrix a read fills
+ *	    allocation the size of the d x d matrix a read fills; a state of
+ *	    one row of 8192 floats costs a MB or so to read or check
  *
  * Prints one line per check and "N passed, M failed" at the end; exits
  * non-zero if anything failed.
@@ -368,6 +369,28 @@ test_forged(void)
 	free(buf);
 	ae_fitstate_free(&s);
 
+	/* a state without rows (only NULLs seen): its count is checked too */
+	make_state(&s, EXACT, 0, 0, d);
+	ae_fitstate_skip(&s);
+	buf = flat(&s, &len);
+	copy = malloc(len);
+	memcpy(copy, buf, len);
+	ae_put_u64(copy + 24, UINT64_MAX);
+	rejected("no rows, skipped = 2^64 - 1", copy, len, "more than");
+	memcpy(copy, buf, len);
+	ae_put_u64(copy + 24, (uint64_t) 1 << 53);
+	memset(&err, 0, sizeof(err));
+	if (CHECK(read_both("no rows, skipped = 2^53", &a, copy, len, &err) == AE_OK &&
+			  read_state(&b, copy, len, &err) == AE_OK,
+			  "no rows, skipped = 2^53: reads (%s)", err.message))
+		CHECK(ae_fitstate_merge(&a, &b, &err) == AE_ELIMIT && a.skipped == (uint64_t) 1 << 53,
+			  "two states of 2^53 NULL rows refuse to merge, nothing wraps: \"%s\"", err.message);
+	ae_fitstate_free(&a);
+	ae_fitstate_free(&b);
+	free(copy);
+	free(buf);
+	ae_fitstate_free(&s);
+
 	/* sampled, moments form */
 	make_state(&s, SAMPLED, 0, 100, 5);
 	buf = flat(&s, &len);
@@ -429,6 +452,59 @@ test_check_memory(void)
 	ae_fitstate_free(&s);
 }
 
+/*
+ * A state of one row of 8192 floats is 32 KB: reading or checking it
+ * allocates a few MB (sums of d features), not d^2 / 2 floats (the exact solver's pending rows,
+ * 134 MB) nor a first sample block of 1024 rows (32 MB).
+ */
+static void
+test_small_wide(void)
+{
+	const int	d = 8192;
+	const char *kinds[] = {EXACT, "{\"latent_dim\": 2, \"max_rows\": 5000, \"epochs\": 1}"};
+
+	for (int k = 0; k < 2; k++)
+	{
+		ae_fitstate s,
+					back;
+		ae_error	err = {0};
+		size_t		len,
+					check_max;
+		long		kept;
+		unsigned char *buf;
+		float	   *row;
+
+		if (ae_fitstate_init(&s, kinds[k], strlen(kinds[k]), &al, &err) != AE_OK ||
+			ae_fitstate_start(&s, d, DEFAULT_MAX_ROWS, &err) != AE_OK)
+		{
+			fprintf(stderr, "test_small_wide: %s\n", err.message);
+			exit(2);
+		}
+		row = ae_fitstate_slot(&s);
+		for (int j = 0; j < d; j++)
+			row[j] = (float) j / d;
+		if (ae_fitstate_commit(&s, &err) != AE_OK)
+		{
+			fprintf(stderr, "test_small_wide: %s\n", err.message);
+			exit(2);
+		}
+		buf = flat(&s, &len);
+		actx.max_request = 0;
+		if (CHECK(read_state(&back, buf, len, &err) == AE_OK, "one row of %d: reads (%s)", d, err.message))
+			ae_fitstate_free(&back);
+		CHECK(actx.max_request <= 4 * ((size_t) 1 << 20),
+			  "%s, one row of %d (%zu bytes): largest allocation to read %zu bytes",
+			  k ? "sampled" : "exact", d, len, actx.max_request);
+		ae_status	st = check_state(buf, len, &err, &check_max, &kept);
+
+		CHECK(st == AE_OK && check_max <= 4 * ((size_t) 1 << 20),
+			  "%s, one row of %d: largest allocation to check %zu bytes",
+			  k ? "sampled" : "exact", d, check_max);
+		free(buf);
+		ae_fitstate_free(&s);
+	}
+}
+
 int
 main(void)
 {
@@ -436,6 +512,7 @@ main(void)
 	test_merges();
 	test_forged();
 	test_check_memory();
+	test_small_wide();
 	CHECK(actx.live == 0, "no live blocks after every state is freed (%ld)", actx.live);
 	return tu_finish();
 }

@@ -11,10 +11,13 @@
  * Recall@k: for each query row, its k nearest neighbours among the base
  * rows (itself excluded) by a metric in the input space and in the code
  * space; recall is the share of the input-space neighbours found among the
- * code-space ones, averaged over the queries.  Cosine similarity normalises
- * every row first; L2 ranks by ||b||^2 - 2 q.b.  The similarity of every
- * query with every base row is one sgemm (QUERY_BLOCK queries at a time),
- * then a selection of the k best per query.
+ * code-space ones, averaged over the queries.  The products q.b of every
+ * query with every base row are one sgemm (QUERY_BLOCK queries at a time);
+ * cosine scales them by the rows' inverse lengths, L2 ranks by
+ * 2 q.b - ||b||^2 (larger is nearer); then a selection of the k best per
+ * query.  Rows whose largest element is far from 1 are first scaled by a
+ * power of two (exact, and neither metric's ranking changes), so that
+ * products neither overflow nor vanish in float.
  *
  *-------------------------------------------------------------------------
  */
@@ -81,6 +84,26 @@ row_norms(const float *v, size_t n, int d, float *sq, float *inv)
 }
 
 /*
+ * The power of two that brings the largest |element| of v (n, d) near 1,
+ * or 0 when it is near 1 already (or every element is 0): with it, q.b and
+ * ||b||^2 stay far from float's overflow and underflow for any d.
+ */
+static int
+range_shift(const float *v, size_t n, int d)
+{
+	float		top = 0.0f;
+	int			e;
+
+	for (size_t i = 0; i < n * (size_t) d; i++)
+		if (fabsf(v[i]) > top)
+			top = fabsf(v[i]);
+	if (top == 0.0f)
+		return 0;
+	(void) frexpf(top, &e);
+	return e > 32 || e < -32 ? -e : 0;
+}
+
+/*
  * The k largest of score[0..n) but skip, into best (indexes, best first;
  * (size_t) -1 where fewer than k).  Ties keep the lower index first.
  */
@@ -111,39 +134,51 @@ select_top(const float *score, size_t n, size_t skip, int k, size_t *best)
 		best[have] = (size_t) -1;
 }
 
-/* Floats of work ae_eval_neighbours needs. */
+/* Floats of work ae_eval_neighbours needs (scaled: a copy of the rows). */
 static size_t
-neighbour_floats(int d, size_t n)
+neighbour_floats(int d, size_t n, int scaled)
 {
-	return (size_t) QUERY_BLOCK * n + (size_t) QUERY_BLOCK * d + 2 * n + n;
+	return (size_t) QUERY_BLOCK * n + (size_t) QUERY_BLOCK * d + 2 * n + n +
+		(scaled ? n * (size_t) d : 0);
 }
 
 /*
  * Each query's k nearest base rows by cosine (top_cos) and by L2 (top_l2),
  * both (nq, k), from one similarity sgemm per block of queries: cosine is
  * q.b / (|q| |b|), L2 ranks by 2 q.b - |b|^2.  vec (n, d) holds the base
- * rows; the queries are rows query[0..nq).
+ * rows; the queries are rows query[0..nq).  cb->on_batch (if any) runs
+ * after every block of queries.
  */
 ae_status
 ae_eval_neighbours(const float *vec, int d, size_t n, const size_t *query,
 				   size_t nq, int k, const ae_allocator *alloc,
-				   size_t *top_cos, size_t *top_l2)
+				   const ae_train_callbacks *cb, size_t *top_cos, size_t *top_l2)
 {
 	float	   *sim,
 			   *qbuf,
 			   *sq,
 			   *inv,
 			   *score;
+	int			shift;
 
 	if (k < 1 || k > AE_EVAL_MAX_K || (size_t) k >= n)
 		return AE_EINVAL;
-	sim = alloc->alloc(alloc->ctx, sizeof(float) * neighbour_floats(d, n));
+	shift = range_shift(vec, n, d);
+	sim = alloc->alloc(alloc->ctx, sizeof(float) * neighbour_floats(d, n, shift != 0));
 	if (sim == NULL)
 		return AE_ENOMEM;
 	qbuf = sim + (size_t) QUERY_BLOCK * n;
 	sq = qbuf + (size_t) QUERY_BLOCK * d;
 	inv = sq + n;
 	score = inv + n;
+	if (shift != 0)
+	{
+		float	   *copy = score + n;
+
+		for (size_t i = 0; i < n * (size_t) d; i++)
+			copy[i] = ldexpf(vec[i], shift);
+		vec = copy;
+	}
 	row_norms(vec, n, d, sq, inv);
 	for (size_t q0 = 0; q0 < nq; q0 += QUERY_BLOCK)
 	{
@@ -166,6 +201,8 @@ ae_eval_neighbours(const float *vec, int d, size_t n, const size_t *query,
 				score[b] = 2.0f * row[b] - sq[b];
 			select_top(score, n, self, k, top_l2 + (q0 + q) * k);
 		}
+		if (cb && cb->on_batch)
+			cb->on_batch(cb->ctx);	/* may longjmp: sim is the caller's context's */
 	}
 	alloc->release(alloc->ctx, sim);
 	return AE_OK;
@@ -211,9 +248,9 @@ ae_eval_recall(const float *inputs, int d, const float *codes, int c,
 
 	if (top == NULL)
 		return AE_ENOMEM;
-	st = ae_eval_neighbours(inputs, d, n, query, nq, k, alloc, top, top + per);
+	st = ae_eval_neighbours(inputs, d, n, query, nq, k, alloc, NULL, top, top + per);
 	if (st == AE_OK)
-		st = ae_eval_neighbours(codes, c, n, query, nq, k, alloc, top + 2 * per, top + 3 * per);
+		st = ae_eval_neighbours(codes, c, n, query, nq, k, alloc, NULL, top + 2 * per, top + 3 * per);
 	if (st == AE_OK)
 	{
 		*recall_cosine = ae_eval_overlap(top, top + 2 * per, nq, k);

@@ -24,11 +24,15 @@ typedef struct ae_eval_acc
 size_t		ae_eval_floats(const ae_model *m, int rows);
 void		ae_eval_block(const ae_model *m, const float *x, int rows,
 						  float *work, ae_eval_acc *acc);
-/* Each query's k nearest rows by cosine and by L2 (both (nq, k) indexes). */
+/*
+ * Each query's k nearest rows by cosine and by L2 (both (nq, k) indexes);
+ * cb->on_batch (cb may be NULL) runs after every block of queries.
+ */
 ae_status	ae_eval_neighbours(const float *vec, int d, size_t n,
 							   const size_t *query, size_t nq, int k,
-							   const ae_allocator *alloc, size_t *top_cos,
-							   size_t *top_l2);
+							   const ae_allocator *alloc,
+							   const ae_train_callbacks *cb,
+							   size_t *top_cos, size_t *top_l2);
 /* Share of two neighbour lists (nq lists of k) that agree, averaged. */
 double		ae_eval_overlap(const size_t *a, const size_t *b, size_t nq, int k);
 /* Recall@k of codes against inputs, by cosine and by L2. */

@@ -19,7 +19,9 @@
 #include <string.h>
 
 #define FOLD_MIN	256			/* rows folded at once at least */
-#define FIRST_CAP	1024		/* sample rows allocated at first */
+#define FIRST_ROWS	16			/* pending or sample rows allocated at first, */
+#define FIRST_BYTES	((size_t) 1 << 20)	/* or as many as fit in a MB, up to */
+#define FIRST_CAP	1024		/* this many sample rows */
 
 /* Canonical JSON of the options a caller gave. */
 static char *
@@ -99,6 +101,22 @@ ae_fitstate_sample_bound(int d)
 	return AE_FITSTATE_MAX_SAMPLE / (4 * (size_t) d + 8);
 }
 
+/*
+ * Rows allocated at first for a part that may grow to cap rows of d floats:
+ * little, so that a small state (one read from a few bytes) costs little.
+ */
+static uint64_t
+first_rows(int d, uint64_t cap, uint64_t most)
+{
+	uint64_t	n = FIRST_BYTES / (4 * (size_t) d);
+
+	if (n < FIRST_ROWS)
+		n = FIRST_ROWS;
+	if (n > most)
+		n = most;
+	return n < cap ? n : cap;
+}
+
 /* Rows the exact solver keeps before folding them into the moments. */
 static uint64_t
 fold_rows(int d)
@@ -125,7 +143,8 @@ ae_fitstate_start(ae_fitstate *s, int d, uint64_t default_max_rows,
 	if (s->full)
 	{
 		s->pending_cap = fold_rows(d);
-		s->pending = ae_fitstate_xalloc(s, sizeof(float) * s->pending_cap * d);
+		s->pending_alloc = first_rows(d, s->pending_cap, s->pending_cap);
+		s->pending = ae_fitstate_xalloc(s, sizeof(float) * s->pending_alloc * d);
 		return s->pending ? AE_OK : ae_fail(err, AE_ENOMEM, "out of memory");
 	}
 	if (s->opts.max_rows > 0)
@@ -162,7 +181,7 @@ ae_fitstate_start(ae_fitstate *s, int d, uint64_t default_max_rows,
 static int
 grow_sample(ae_fitstate *s)
 {
-	uint64_t	cap = s->cap ? 2 * s->cap : FIRST_CAP;
+	uint64_t	cap = s->cap ? 2 * s->cap : first_rows(s->d, s->max_rows, FIRST_CAP);
 	float	   *rows;
 	uint64_t   *keys;
 
@@ -186,6 +205,23 @@ grow_sample(ae_fitstate *s)
 	s->rows = rows;
 	s->keys = keys;
 	s->cap = cap;
+	return 1;
+}
+
+/* Room for one more pending row (before pending_cap): 0 if out of memory. */
+static int
+grow_pending(ae_fitstate *s)
+{
+	uint64_t	alloc = 2 * s->pending_alloc < s->pending_cap ?
+		2 * s->pending_alloc : s->pending_cap;
+	float	   *rows = ae_fitstate_xalloc(s, sizeof(float) * alloc * s->d);
+
+	if (rows == NULL)
+		return 0;
+	memcpy(rows, s->pending, sizeof(float) * s->n_pending * s->d);
+	ae_fitstate_xfree(s, s->pending);
+	s->pending = rows;
+	s->pending_alloc = alloc;
 	return 1;
 }
 
@@ -287,6 +323,30 @@ ae_fitstate_update_range(ae_fitstate *s, const float *row)
 	}
 }
 
+/*
+ * Count the exact solver's row written at the slot; unit: normalise it
+ * first ('l2' is row-wise: the exact solver's moments are of unit rows).
+ */
+static ae_status
+commit_pending(ae_fitstate *s, int unit, ae_error *err)
+{
+	if (unit && s->opts.arch.scaling == AE_SCALING_L2)
+		ae_l2_normalize(s->pending + s->n_pending * s->d, s->d);
+	s->read++;
+	if (++s->n_pending == s->pending_cap)
+		return fold(s, err);
+	if (s->n_pending == s->pending_alloc && !grow_pending(s))
+		return ae_fail(err, AE_ENOMEM, "out of memory");
+	return AE_OK;
+}
+
+/* Count a row from a state (ae_fitstate_int.h). */
+ae_status
+ae_fitstate_commit_kept(ae_fitstate *s, ae_error *err)
+{
+	return s->full ? commit_pending(s, 0, err) : ae_fitstate_commit(s, err);
+}
+
 /* Count the row written at the slot in. */
 ae_status
 ae_fitstate_commit(ae_fitstate *s, ae_error *err)
@@ -296,15 +356,7 @@ ae_fitstate_commit(ae_fitstate *s, ae_error *err)
 	int			is_new = s->slot_is_new;
 
 	if (s->full)
-	{
-		/* 'l2' is row-wise: the exact solver's moments are of unit rows */
-		if (s->opts.arch.scaling == AE_SCALING_L2)
-			ae_l2_normalize(s->pending + s->n_pending * s->d, s->d);
-		s->read++;
-		if (++s->n_pending == s->pending_cap)
-			return fold(s, err);
-		return AE_OK;
-	}
+		return commit_pending(s, 1, err);
 	row = is_new ? s->rows + s->kept * s->d : s->scratch;
 	ae_exact_add(&s->exact, row);
 	ae_fitstate_update_range(s, row);
@@ -352,7 +404,7 @@ merge_full(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
 		ae_status	st;
 
 		memcpy(ae_fitstate_slot(a), b->pending + r * b->d, sizeof(float) * a->d);
-		st = ae_fitstate_commit(a, err);
+		st = ae_fitstate_commit_kept(a, err);
 		if (st != AE_OK)
 			return st;
 		a->read--;				/* counted with b's rows below */
@@ -403,8 +455,9 @@ ae_fitstate_merge(ae_fitstate *a, const ae_fitstate *b, ae_error *err)
 		ae_error_detail(err, "One has %.200s, the other %.200s.", a->opts_json, b->opts_json);
 		return AE_EINVAL;
 	}
-	if (a->read + b->read > AE_FITSTATE_MAX_ROWS ||
-		a->skipped + b->skipped > AE_FITSTATE_MAX_ROWS)
+	/* (each count is at most the bound, so neither sum wraps) */
+	if (a->read > AE_FITSTATE_MAX_ROWS || b->read > AE_FITSTATE_MAX_ROWS - a->read ||
+		a->skipped > AE_FITSTATE_MAX_ROWS || b->skipped > AE_FITSTATE_MAX_ROWS - a->skipped)
 		return ae_fail(err, AE_ELIMIT, "partial fit states count more than %llu rows together",
 					   (unsigned long long) AE_FITSTATE_MAX_ROWS);
 	if (b->d == 0)

@@ -70,9 +70,10 @@ typedef struct ae_fitstate
 	/* exact solver */
 	double	   *mom_storage;	/* NULL until the first fold */
 	ae_moments	mom;
-	float	   *pending;		/* (pending_cap, d) rows not folded yet */
+	float	   *pending;		/* (pending_alloc, d) rows not folded yet */
 	uint64_t	n_pending;
-	uint64_t	pending_cap;
+	uint64_t	pending_cap;	/* rows folded at once */
+	uint64_t	pending_alloc;	/* rows allocated: grows up to pending_cap */
 
 	/* gradient training */
 	ae_exact	exact;			/* sums and squares of every row */

@@ -35,6 +35,12 @@ ae_fitstate_xfree(const ae_fitstate *s, void *p)
 /* Add a row with its key to a sample that is not full (ae_fitstate.c). */
 ae_status	ae_fitstate_append(ae_fitstate *s, uint64_t key, const float *row,
 							   ae_error *err);
+/*
+ * Count the row written at the slot, a row that comes from a state (read
+ * or merged): as ae_fitstate_commit, but an exact solver's row is not
+ * normalised again for 'l2' (it was when it was first committed).
+ */
+ae_status	ae_fitstate_commit_kept(ae_fitstate *s, ae_error *err);
 /* Widen a sampled state's range to a row, before it is counted read. */
 void		ae_fitstate_update_range(ae_fitstate *s, const float *row);
 

@@ -239,7 +239,7 @@ read_payload(ae_fitstate *s, int flags, uint64_t read, uint64_t n,
 		{
 			if (!ae_get_floats(p + r * 4 * d, ae_fitstate_slot(s), d))
 				return BAD("row %llu contains a non-finite value", (unsigned long long) r + 1);
-			if (ae_fitstate_commit(s, err) != AE_OK)
+			if (ae_fitstate_commit_kept(s, err) != AE_OK)
 				return AE_ENOMEM;
 		}
 		return AE_OK;
@@ -343,6 +343,9 @@ read_flat(ae_fitstate *s, const unsigned char *buf, size_t len,
 		return BAD("the state's options are not in canonical form");
 	if (s->full != ((flags & AE_FITSTATE_FLAG_FULL) != 0))
 		return BAD("the state's kind does not match its options");
+	if (read > AE_FITSTATE_MAX_ROWS || skipped > AE_FITSTATE_MAX_ROWS)
+		return BAD("the state counts more than %llu rows",
+				   (unsigned long long) AE_FITSTATE_MAX_ROWS);
 	if (d == 0)
 	{
 		if (read != 0 || n != 0 || max_rows != 0 ||
@@ -351,9 +354,6 @@ read_flat(ae_fitstate *s, const unsigned char *buf, size_t len,
 		s->skipped = skipped;
 		return AE_OK;
 	}
-	if (read > AE_FITSTATE_MAX_ROWS || skipped > AE_FITSTATE_MAX_ROWS)
-		return BAD("the state counts more than %llu rows",
-				   (unsigned long long) AE_FITSTATE_MAX_ROWS);
 	if (!payload_fits(flags, d, read, n, len - AE_FITSTATE_HEADER - optlen))
 		return BAD("the state's length does not match its header");
 	if (read == 0 || (s->full && max_rows != 0) ||

@@ -15,8 +15,9 @@
  *      metrics' pca_validation_loss are one PCA;
  *   3. evaluation rows: the validation rows, or without them up to
  *      THRESHOLD_ROWS evenly spaced rows; their per-row errors in input
- *      units give the anomaly threshold (a quantile) and the loss that
- *      deploy => 'if_better' compares;
+ *      units give the anomaly threshold (a quantile), and on the same raw
+ *      rows ae_deploy_decide scores the new and the deployed model for
+ *      deploy => 'if_better';
  *   4. the JSON documents: the resolved configuration and the deterministic
  *      training figures, which also go into the model's metadata.
  * Every step reports through ae_error; nothing is half-built on failure.
@@ -46,7 +47,7 @@ alloc_or_fail(const ae_allocator *alloc, size_t n, ae_error *err)
 	return p;
 }
 
-/* The model of the exact solve (or the baseline): linear, no hidden layer. */
+/* The model of the exact solve: linear, no hidden layer. */
 static ae_status
 solve_pca(ae_model *pca, const ae_arch *arch, const ae_moments *mom,
 		  double *explained, double *residual, const ae_train_callbacks *cb,
@@ -495,6 +496,8 @@ ae_build(const ae_build_input *in, const ae_allocator *alloc,
 	}
 	if (st == AE_OK)
 		st = check_model(o, &model, err);
+	if (st == AE_OK && align_codes && !ae_align_compatible(&model, in->align_to))
+		st = ae_fail(err, AE_EINVAL, "the codes cannot be aligned: the model and the deployed version differ in input or code size, or the code is not linear");
 	if (st == AE_OK && align_codes)
 	{
 		/* the rows are scaled now, as training left them */

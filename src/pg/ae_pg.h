@@ -42,6 +42,8 @@ void		ae_pg_allocator(ae_allocator *a, MemoryContext cxt);
 void		ae_pg_raise(const ae_error *e) pg_attribute_noreturn();
 /* The training callbacks: interrupts per batch, a NOTICE per epoch. */
 void		ae_pg_callbacks(ae_train_callbacks *cb, const ae_options *o);
+/* Callbacks for other long work: interrupts per block. */
+void		ae_pg_interrupt_callbacks(ae_train_callbacks *cb);
 /* Error out if a build on `rows` rows needs more than the memory bound. */
 void		ae_pg_check_memory(const ae_options *o, uint64_t rows);
 /* The NOTICE that sums up a build (trained or solved, rows, loss, time). */

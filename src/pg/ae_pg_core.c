@@ -130,6 +130,15 @@ on_epoch(void *ctx, const ae_epoch_stats *s)
 						s->seconds)));
 }
 
+/* Callbacks for long work other than training: interrupts only. */
+void
+ae_pg_interrupt_callbacks(ae_train_callbacks *cb)
+{
+	cb->on_batch = on_batch;
+	cb->on_epoch = NULL;
+	cb->ctx = NULL;
+}
+
 /* The callbacks of a training with options o. */
 void
 ae_pg_callbacks(ae_train_callbacks *cb, const ae_options *o)

@@ -159,6 +159,7 @@ recall(const ae_model *m, const ae_rowstore *rs, const float *base,
 											  ae_infer_floats(m, BLOCK_ROWS));
 	size_t	   *top = MemoryContextAllocHuge(cxt, sizeof(size_t) * 2 * nq * RECALL_K);
 	ae_allocator alloc;
+	ae_train_callbacks cb;
 
 	for (size_t r = 0; r < rs->n; r += BLOCK_ROWS)
 	{
@@ -168,7 +169,8 @@ recall(const ae_model *m, const ae_rowstore *rs, const float *base,
 		CHECK_FOR_INTERRUPTS();
 	}
 	ae_pg_allocator(&alloc, cxt);
-	if (ae_eval_neighbours(codes, c, rs->n, queries, nq, RECALL_K, &alloc,
+	ae_pg_interrupt_callbacks(&cb);
+	if (ae_eval_neighbours(codes, c, rs->n, queries, nq, RECALL_K, &alloc, &cb,
 						   top, top + nq * RECALL_K) != AE_OK)
 		elog(ERROR, "could not measure recall");
 	*cos = ae_eval_overlap(in_top, top, nq, RECALL_K);
@@ -252,8 +254,10 @@ ae_evaluate(PG_FUNCTION_ARGS)
 	{
 		/* the inputs' neighbours once, for both models */
 		size_t	   *in_top = MemoryContextAllocHuge(cxt, sizeof(size_t) * 2 * nq * RECALL_K);
+		ae_train_callbacks cb;
 
-		if (ae_eval_neighbours(base, rs.d, rs.n, queries, nq, RECALL_K, &alloc,
+		ae_pg_interrupt_callbacks(&cb);
+		if (ae_eval_neighbours(base, rs.d, rs.n, queries, nq, RECALL_K, &alloc, &cb,
 							   in_top, in_top + nq * RECALL_K) != AE_OK)
 			elog(ERROR, "could not measure recall");
 		CHECK_FOR_INTERRUPTS();
