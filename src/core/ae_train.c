@@ -345,7 +345,6 @@ keep_last_or_pca(ae_model *m, float *const *rows, train_state *t,
 
 /*
  * Allocate the run's buffers (one block) and the result's curve (with the
-
  * validation index and the rows' lengths); AE_ENOMEM leaves nothing.
  */
 static ae_status
