@@ -20,14 +20,17 @@
  * Any exit from the backend's loop, an ERROR included, stops and joins the
  * thread first (PG_FINALLY).  With a single block nothing is started.
  *
- * A row's code does not depend on the rows it shares a block with.  For
- * small products OpenBLAS takes other kernels (sgemv for one row, "small
- * matrix" kernels for a few rows), which round differently from the blocked
- * sgemm; so the last, partial block is padded with zero rows to a full
- * block, and every row is encoded by the same product shape.  A query
- * cut into pieces (encode_table()'s batches, a resumed run) then gives
- * exactly the codes of one run over all its rows.  The price is at most one
- * block of extra arithmetic per call.
+ * Every row is encoded by the same product shape: for small products
+ * OpenBLAS takes other kernels (sgemv for one row, "small matrix" kernels
+ * for a few rows), which round differently from the blocked sgemm, so the
+ * last, partial block is padded with zero rows to a full block (at most one
+ * block of extra arithmetic per call).  Where the sgemm kernel rounds a row
+ * the same at any place in its block (OpenBLAS's SkylakeX and Cooperlake
+ * kernels), a query cut into pieces (encode_table()'s batches, a resumed
+ * run) then gives exactly the codes of one run over all its rows; the
+ * Haswell and Zen kernels work on tiles of 12 rows and round a row by its
+ * place in the tile, so there the pieces agree with one run to float
+ * rounding only.
  *
  * encode_query(name, source) encodes with the deployed version (the
  * per-backend cache); encode_query(name, source, version) with that

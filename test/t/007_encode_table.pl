@@ -3,17 +3,19 @@
 # (1% of them with a NULL input).  Each time: the batches committed before
 # the interruption (after the crash: at least every batch reported done in
 # a progress NOTICE) are a prefix of the table in key order, every row
-# written carries the code of its version bit for bit, no key is written
+# written carries the code of its version, no key is written
 # twice, and the next call encodes exactly the rows left, touching no other.
 # Then a new version is deployed and a rerun re-encodes exactly the rows of
 # the old version.
 #
 # The reference codes are encode_query(name, source, version) over the
-# whole table: encode_table writes through encode_query's block path, whose
-# codes do not depend on the rows that share a block.  The per-row encode()
-# computes each row with a matrix-vector product instead, which rounds
-# differently, so codes are compared with encode(get_model(name, version),
-# x) to float rounding only (1e-5).
+# whole table: encode_table writes through encode_query's block path.  A
+# row's code can still differ from the reference's in the last bits: the
+# sgemm of some CPUs (OpenBLAS's Haswell and Zen kernels work on tiles of 12
+# rows) rounds a row differently at another place in its block, and a batch
+# starts its blocks elsewhere.  So codes are compared with the reference to
+# 1e-5 relative, which tells the versions apart, and with the per-row
+# encode(get_model(name, version), x) (a matrix-vector product) to 1e-5.
 use strict;
 use warnings;
 
@@ -65,8 +67,8 @@ make_ref(1);
 
 # The state of the written codes, as "written|prefix|right|close|nulls|dups":
 # rows with a version; whether they are ids 1..written (a key-order
-# prefix); rows whose code is ref's for their version bit for bit (a NULL
-# input: a NULL code); rows within 1e-5 of encode(get_model(m, version), x)
+# prefix); rows whose code is ref's for their version to 1e-5 relative (a
+# NULL input: a NULL code); rows within 1e-5 of encode(get_model(m, version), x)
 # (or NULL for a NULL input); NULL inputs written; keys written twice.
 sub state_of
 {
@@ -77,7 +79,9 @@ sub state_of
 	  : '(SELECT id, x, code, code_version FROM t WHERE code_version IS NOT NULL) c';
 	return $node->safe_psql('postgres', <<"EOS");
 SELECT count(*) || '|' || (coalesce(max(c.id), 0) = count(*)) || '|'
-       || count(*) FILTER (WHERE c.code IS NOT DISTINCT FROM r.code) || '|'
+       || count(*) FILTER (WHERE c.code IS NOT DISTINCT FROM r.code
+                           OR (SELECT bool_and(abs(a - b) <= 1e-5 * greatest(1, abs(b)))
+                               FROM unnest(c.code, r.code) u(a, b))) || '|'
        || count(*) FILTER (WHERE (c.x IS NULL AND c.code IS NULL)
                            OR (SELECT max(abs(a - b)) < 1e-5
                                FROM unnest(c.code, autoencoder.encode(g.m, c.x)) u(a, b))) || '|'
@@ -169,7 +173,7 @@ sub check_and_resume
 	is(($n - $nulls) % $batch, 0,
 		"$mode, $what: whole batches only (" . ($n - $nulls) . " rows with an input, batches of $batch)");
 	is($prefix, 'true', "$mode, $what: the rows written are the first in key order");
-	is($right, $n, "$mode, $what: every row written has its version's code bit for bit");
+	is($right, $n, "$mode, $what: every row written has its version's code (the reference's, to 1e-5)");
 	is($close, $n, "$mode, $what: and encode()'s code to float rounding");
 	is($nulls, int($n / 97), "$mode, $what: the NULL inputs among them are written too");
 	is($dups, 0, "$mode, $what: no key written twice");
