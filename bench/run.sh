@@ -16,7 +16,9 @@
 #      both, paired: for each seed PyTorch starts from the weights and runs
 #      through the minibatch order train() used (bench/init_order.c)
 #   3. serving: per-row encode() and encode_query() over 70,000 rows against
-#      the detoasting scan of the same pglz-compressed table
+#      the detoasting scan of the same pglz-compressed table; evaluate()
+#      (errors and recall@10 of the model and its PCA) over the 10,000 test
+#      images against avg(reconstruction_error(...)) over them
 #   4. end to end: train + encode into a new table, in the database and as
 #      the export pipeline (psycopg2 -> numpy -> PyTorch -> COPY back)
 #   5. memory: the training backend's peak RSS against the data in float32,
@@ -244,6 +246,14 @@ if [[ $has_encode_query == t ]]; then
     put encq_ms "$(best_ms "SELECT sum(array_length(code, 1)) FROM autoencoder.encode_query('m', 'SELECT id, img FROM fmnist_all');")"
 fi
 ae_info "scan $(get scan_ms) ms, encode $(get encode_ms) ms, encode_query $(get encq_ms) ms"
+# evaluate() over the 10,000 test images (errors of the model and of its PCA
+# baseline, and recall@10 of both: 1,000 queries among the 10,000 rows)
+# against the plain mean of the model's errors over the same rows
+put recerr_ms "$(best_ms "SELECT avg(autoencoder.reconstruction_error('m', img)) FROM fmnist_test;")"
+put eval_ms "$(best_ms "SELECT count(*) FROM autoencoder.evaluate('m', 'SELECT img FROM fmnist_test');")"
+put eval_recall "$(ae_psql -At -c "SELECT round(recall_at_10_cosine::numeric, 3) || ' / ' || round(pca_recall_at_10_cosine::numeric, 3)
+    FROM autoencoder.evaluate('m', 'SELECT img FROM fmnist_test')")"
+ae_info "avg(reconstruction_error) $(get recerr_ms) ms, evaluate() $(get eval_ms) ms"
 
 # ------------------------------------------------------------------ end to end
 ae_section "4. End to end: train $E2E_EPOCHS epochs + encode every row into a new table"
@@ -408,6 +418,8 @@ if [[ -n "$encq" ]]; then
 else
     row "   encode_query (batch path)" "n/a" "n/a"
 fi
+row "   evaluate('m', 10,000 test images), recall@10 cosine model / PCA: $(get eval_recall)" "$(get eval_ms) ms" \
+    "$(calc "$(get eval_ms) / $(get recerr_ms)" %.2f)x avg(reconstruction_error) ($(get recerr_ms) ms), target <= 3: $(pf "$(get eval_ms) / $(get recerr_ms) <= 3")"
 row "4. in-database: train $E2E_EPOCHS epochs (threads=$ours_best_t) + CREATE TABLE AS, best of 2" "$e2e_ours s" "test MSE $(calc "$(get e2e_mse)" %.6f), rows $(get e2e_rows)"
 row "   export pipeline: fetch + PyTorch $E2E_EPOCHS epochs ($torch_best_cfg) + COPY, best of 2" "$e2e_pipe s" "fetch $(get pipe_fetch_s) / train $(get pipe_train_s) / encode+COPY $(get pipe_encode_copy_s)"
 row "   in-database / pipeline" "$(calc "$e2e_ours / $e2e_pipe" %.2f)" "target <= 0.50: $(pf "$e2e_ours / $e2e_pipe <= 0.5")"
