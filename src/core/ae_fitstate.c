@@ -694,6 +694,20 @@ ae_fitstate_prepare_in_place(ae_fitstate *s, ae_fit_input *fi,
 	return prepare(s, fi, alloc, err, 1);
 }
 
+/* ae_build's input for fit() (see ae_fitstate.h). */
+void
+ae_fit_build_input(const ae_fitstate *s, const ae_fit_input *fi,
+				   ae_build_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->opts = &s->opts;
+	in->rows = s->full ? NULL : fi->rows;
+	in->counts = fi->counts;
+	in->moments = &fi->mom;
+	in->where = AE_OPT_FIT;
+	in->threads = 1;
+}
+
 /* Release what ae_fitstate_prepare allocated. */
 void
 ae_fit_input_free(ae_fit_input *fi, const ae_allocator *alloc)

@@ -160,6 +160,12 @@ ae_status	ae_fitstate_prepare(const ae_fitstate *s, ae_fit_input *fi,
 ae_status	ae_fitstate_prepare_in_place(ae_fitstate *s, ae_fit_input *fi,
 										 const ae_allocator *alloc, ae_error *err);
 void		ae_fit_input_free(ae_fit_input *fi, const ae_allocator *alloc);
+/*
+ * ae_build's input for fit(): s's options and fi's rows (gradient training
+ * only), counts and moments; the caller adds its thread count and callbacks.
+ */
+void		ae_fit_build_input(const ae_fitstate *s, const ae_fit_input *fi,
+							   ae_build_input *in);
 void		ae_fitstate_free(ae_fitstate *s);
 /* The largest sample of rows of d floats (and their keys) a state holds. */
 uint64_t	ae_fitstate_sample_bound(int d);

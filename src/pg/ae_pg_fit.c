@@ -625,12 +625,7 @@ ae_fit_final(PG_FUNCTION_ARGS)
 	if ((own ? ae_fitstate_prepare_in_place(s, &fi, &alloc, &err) :
 		 ae_fitstate_prepare(s, &fi, &alloc, &err)) != AE_OK)
 		ae_pg_raise(&err);
-	memset(&in, 0, sizeof(in));
-	in.opts = &s->opts;
-	in.rows = s->full ? NULL : fi.rows;
-	in.counts = fi.counts;
-	in.moments = &fi.mom;
-	in.where = AE_OPT_FIT;
+	ae_fit_build_input(s, &fi, &in);
 	in.threads = ae_threads;
 	ae_pg_callbacks(&in.cb, &s->opts);
 	if (ae_build(&in, &alloc, &out, &err) != AE_OK)

@@ -30,6 +30,7 @@
 #include "ae_fitstate.h"
 #include "ae_options.h"
 #include "ae_pipeline.h"
+#include "fuzz_util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -39,21 +40,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void *
-g_malloc(void *ctx, size_t size)
-{
-	(void) ctx;
-	return malloc(size ? size : 1);
-}
-
-static void
-g_free(void *ctx, void *ptr)
-{
-	(void) ctx;
-	free(ptr);
-}
-
-static const ae_allocator al = {g_malloc, g_free, NULL};
 static const char *outdir;
 static int	n_models,
 			n_states,
@@ -152,7 +138,7 @@ write_model(const char *name, const ae_model *m)
 				file[256];
 
 	ae_model_serialize(m, buf);
-	if (ae_model_parse(buf, len, &back, &al, err, sizeof(err)) != AE_OK)
+	if (ae_model_parse(buf, len, &back, &fz_alloc, err, sizeof(err)) != AE_OK)
 		die(name, err);
 	ae_model_destroy(&back);
 	snprintf(file, sizeof(file), "%s.bin", name);
@@ -175,7 +161,7 @@ train_model(const char *name, const char *fmt, int n, int d, int keep_baseline)
 
 	opts_text(json, sizeof(json), fmt);
 	ae_options_default(&o);
-	if (ae_options_from_json(&o, json, strlen(json), AE_OPT_TRAIN, &al, &err) != AE_OK ||
+	if (ae_options_from_json(&o, json, strlen(json), AE_OPT_TRAIN, &fz_alloc, &err) != AE_OK ||
 		ae_options_check(&o, &err) != AE_OK || ae_options_resolve(&o, d, &err) != AE_OK)
 		die(name, err.message);
 	for (int i = 0; i < n; i++)
@@ -190,7 +176,7 @@ train_model(const char *name, const char *fmt, int n, int d, int keep_baseline)
 	in.where = AE_OPT_TRAIN;
 	in.threads = 1;
 	in.want_baseline = 1;
-	if (ae_build(&in, &al, &out, &err) != AE_OK)
+	if (ae_build(&in, &fz_alloc, &out, &err) != AE_OK)
 		die(name, err.message);
 	write_model(name, &out.model);
 	if (keep_baseline && out.baseline.block)
@@ -220,7 +206,7 @@ train_model(const char *name, const char *fmt, int n, int d, int keep_baseline)
 			ae_model	saved;
 			char		sname[64];
 
-			if (ae_model_with_meta(&saved, &out.model, metas[i], strlen(metas[i]), &al) != AE_OK)
+			if (ae_model_with_meta(&saved, &out.model, metas[i], strlen(metas[i]), &fz_alloc) != AE_OK)
 				die(name, "with_meta");
 			snprintf(sname, sizeof(sname), "saved_%zu", i);
 			write_model(sname, &saved);
@@ -230,7 +216,7 @@ train_model(const char *name, const char *fmt, int n, int d, int keep_baseline)
 		{
 			ae_model	bare;
 
-			if (ae_model_with_meta(&bare, &out.model, "", 0, &al) != AE_OK)
+			if (ae_model_with_meta(&bare, &out.model, "", 0, &fz_alloc) != AE_OK)
 				die(name, "with_meta");
 			write_model("saved_no_meta", &bare);
 			ae_model_destroy(&bare);
@@ -250,7 +236,7 @@ make_state(ae_fitstate *s, const char *json, int n, int d, int nulls, double off
 	ae_error	err = {0};
 	float	   *x = make_rows(n > 0 ? n : 1, d, off);
 
-	if (ae_fitstate_init(s, json, strlen(json), &al, &err) != AE_OK)
+	if (ae_fitstate_init(s, json, strlen(json), &fz_alloc, &err) != AE_OK)
 		die(json, err.message);
 	for (int i = 0; i < nulls; i++)
 		ae_fitstate_skip(s);
@@ -282,7 +268,7 @@ write_state(const char *name, ae_fitstate *s, size_t *len)
 		die(name, err.message);
 	buf = malloc(*len);
 	ae_fitstate_flatten(s, buf);
-	if (ae_fitstate_read(&back, buf, *len, 1000000, &al, &err) != AE_OK)
+	if (ae_fitstate_read(&back, buf, *len, 1000000, &fz_alloc, &err) != AE_OK)
 		die(name, err.message);
 	ae_fitstate_free(&back);
 	snprintf(file, sizeof(file), "%s.bin", name);
@@ -300,20 +286,14 @@ model_of_state(const char *name, ae_fitstate *s)
 	ae_build_output out;
 	ae_error	err = {0};
 
-	if (ae_fitstate_prepare(s, &fi, &al, &err) != AE_OK)
+	if (ae_fitstate_prepare(s, &fi, &fz_alloc, &err) != AE_OK)
 		die(name, err.message);
-	memset(&in, 0, sizeof(in));
-	in.opts = &s->opts;
-	in.rows = s->full ? NULL : fi.rows;
-	in.counts = fi.counts;
-	in.moments = &fi.mom;
-	in.where = AE_OPT_FIT;
-	in.threads = 1;
-	if (ae_build(&in, &al, &out, &err) != AE_OK)
+	ae_fit_build_input(s, &fi, &in);
+	if (ae_build(&in, &fz_alloc, &out, &err) != AE_OK)
 		die(name, err.message);
 	write_model(name, &out.model);
 	ae_build_output_free(&out);
-	ae_fit_input_free(&fi, &al);
+	ae_fit_input_free(&fi, &fz_alloc);
 }
 
 /* One state seed (and the model fit() makes of it, if asked). */
@@ -565,7 +545,7 @@ main(int argc, char **argv)
 		char		json[1024];
 
 		ae_options_default(&o);
-		ae_json_init(&j, &al);
+		ae_json_init(&j, &fz_alloc);
 		ae_json_object_begin(&j, NULL);
 		ae_options_json(&j, &o, AE_OPT_FIT, 0);
 		ae_json_object_end(&j);
