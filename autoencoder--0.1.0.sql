@@ -641,6 +641,9 @@ DECLARE
     dest regclass := coalesce(encode_table.target, encode_table.source);
     src text;                           -- qualified names
     dst text;
+    qual text;
+    bare name;
+    relkind "char";
     kind "char";
     key name := key_column;
     key_num smallint;
@@ -700,29 +703,26 @@ BEGIN
     END IF;
 
     -- the source (and the target), the key and the input column
-    SELECT format('%I.%I', n.nspname, c.relname), c.relkind INTO src, kind
-    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid = source;
-    IF kind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-            MESSAGE = format('"%s" is not a table',
-                                 (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = source));
+    IF encode_table.target = source THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'target must not be the source table',
+            HINT = 'Leave target NULL to write the codes into columns of the source.';
     END IF;
-    IF encode_table.target IS NOT NULL THEN
-        IF encode_table.target = source THEN
-            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                MESSAGE = 'target must not be the source table',
-                HINT = 'Leave target NULL to write the codes into columns of the source.';
-        END IF;
-        SELECT format('%I.%I', n.nspname, c.relname), c.relkind INTO dst, kind
+    FOREACH kind IN ARRAY ARRAY['s', 'd']::"char"[] LOOP
+        CONTINUE WHEN kind = 'd' AND encode_table.target IS NULL;
+        SELECT format('%I.%I', n.nspname, c.relname), c.relname, c.relkind INTO qual, bare, relkind
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = dest;
-        IF kind NOT IN ('r', 'p') THEN
+        WHERE c.oid = CASE kind WHEN 's' THEN source ELSE dest END;
+        IF relkind NOT IN ('r', 'p') THEN
             RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-                MESSAGE = format('"%s" is not a table',
-                                 (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = dest));
+                MESSAGE = format('"%s" is not a table', bare);
         END IF;
-    END IF;
+        IF kind = 's' THEN
+            src := qual;
+        ELSE
+            dst := qual;
+        END IF;
+    END LOOP;
     IF key IS NULL THEN
         SELECT a.attname INTO key
         FROM pg_catalog.pg_index i
