@@ -41,14 +41,9 @@ RUNS="${BENCH_RUNS:-5}"
 PORT0="${BENCH_PORT:-54360}"
 INSTALL="${BENCH_INSTALL:-1}"
 CITUS_DIR="$(cd "$AE_ROOT/.." && pwd)/shared/citus"
-RES="$AE_WORK/results"
-: >"$RES"
 bench_start=$SECONDS
-
-put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
-get() { awk -F= -v k="$1" '$1 == k { v = $2 } END { print v }' "$RES"; }
-calc() { awk "BEGIN { printf \"${2:-%.6g}\", $1 }"; }
-pf() { awk "BEGIN { exit !($1) }" && echo PASS || echo FAIL; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ------------------------------------------------------------------ nodes
 # name -> port, data directory
@@ -56,40 +51,17 @@ declare -A NODE_PORT NODE_DIR
 NODES=()
 SOCK="$AE_WORK/sock"
 
-# start_node <name> <port> <extra conf line>: initdb and start a cluster run
-# by postgres with ae_cluster_start's settings
+# start_node <name> <port> <extra conf line>: initdb (ae_initdb: the
+# settings of ae_cluster_start's cluster) and start a cluster run by postgres
 start_node() {
     local name=$1 port=$2 extra=$3 dir
     dir="$(mktemp -d /tmp/ae-citus-$name-XXXXXX)"
     AE_CLEANUP_DIRS+=("$dir")
     chown "$AE_PG_USER:" "$dir"
     chmod 700 "$dir"
-    ae_as_postgres "$AE_PG_BIN/initdb" -D "$dir/data" -U "$AE_PG_USER" -A trust \
-        -E UTF8 --locale=C.UTF-8 --no-sync >"$AE_WORK/initdb-$name.log" 2>&1 ||
-        { cat "$AE_WORK/initdb-$name.log"; ae_die "initdb $name failed"; }
-    ae_as_postgres tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF
-
-# --- autoencoder Citus benchmark node ---
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$SOCK'
-max_connections = 100
-shared_buffers = 256MB
-work_mem = 64MB
-maintenance_work_mem = 256MB
+    ae_initdb "$dir/data" "$port" "$SOCK" "$AE_WORK/initdb-$name.log" "max_connections = 100
 max_worker_processes = 16
-max_parallel_workers = 4
-max_parallel_workers_per_gather = 2
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_wal_size = 4GB
-checkpoint_timeout = 30min
-logging_collector = off
-log_min_messages = warning
-lc_messages = 'C'
-$extra
-EOF
+$extra"
     ae_as_postgres "$AE_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 start >/dev/null ||
         { cat "$dir/server.log" >&2; ae_die "pg_ctl start $name failed"; }
     NODE_PORT[$name]=$port

@@ -40,15 +40,11 @@ E2E_EPOCHS="${BENCH_E2E_EPOCHS:-10}"
 read -r -a SEEDS <<<"${BENCH_SEEDS:-42 1 2 3 4 5}"
 FLOP_PER_SAMPLE=2.2e6           # 784-256-64 mirrored: forward 0.87 + backward 1.33 MFLOP
 N_TRAIN=60000
-RES="$AE_WORK/results"
-: >"$RES"
 bench_start=$SECONDS
 
 # ------------------------------------------------------------------ helpers
-put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
-get() { awk -F= -v k="$1" '$1 == k { v = $2 } END { print v }' "$RES"; }
-# awk arithmetic: calc '<expression>' [printf format]
-calc() { awk "BEGIN { printf \"${2:-%.6g}\", $1 }"; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Run SQL (stdin) in one psql session with \timing; print the milliseconds of
 # the last timed statement. The session's output goes to $AE_WORK/last.out.
@@ -356,7 +352,6 @@ done
 
 # ------------------------------------------------------------------ the table
 ae_section "Results ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $((SECONDS - bench_start)) s)"
-pf() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 c1=$(get ceiling_1) c2=$(get ceiling_2)
 # mean and sample standard deviation of a list of numbers
 mean() { awk '{ for (i = 1; i <= NF; i++) s += $i } END { printf "%.6f", s / NF }' <<<"$1"; }

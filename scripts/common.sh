@@ -148,6 +148,39 @@ _ae_port_free() {
     [[ ! -e "/tmp/.s.PGSQL.$port" ]]
 }
 
+# ae_initdb <data dir> <port> <socket dir> <initdb log> [conf lines]: initdb
+# as the postgres user, then the settings every throwaway cluster of the
+# scripts shares (and the lines given: connections, workers, extras)
+ae_initdb() {
+    local data=$1 port=$2 sock=$3 log=$4 extra=${5:-}
+    ae_as_postgres "$AE_PG_BIN/initdb" -D "$data" -U "$AE_PG_USER" -A trust \
+        -E UTF8 --locale=C.UTF-8 --no-sync >"$log" 2>&1 || {
+        cat "$log" >&2
+        ae_die "initdb $data failed"
+    }
+    ae_as_postgres tee -a "$data/postgresql.conf" >/dev/null <<EOF
+
+# --- autoencoder throwaway cluster ---
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$sock'
+shared_buffers = 256MB
+work_mem = 64MB
+maintenance_work_mem = 256MB
+max_parallel_workers = 4
+max_parallel_workers_per_gather = 2
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+logging_collector = off
+log_min_messages = warning
+lc_messages = 'C'
+$extra
+EOF
+}
+
 # Start a throwaway cluster owned by postgres. Exports PGHOST (unix socket
 # directory), PGPORT, PGUSER, PGDATABASE. Stopped/removed by ae_cluster_stop
 # (also called automatically on exit).
@@ -169,34 +202,8 @@ ae_cluster_start() {
     ae_as_postgres mkdir -p "$sock"
 
     ae_info "initdb $data (port $port)"
-    ae_as_postgres "$AE_PG_BIN/initdb" -D "$data" -U "$AE_PG_USER" -A trust \
-        -E UTF8 --locale=C.UTF-8 --no-sync >"$AE_CLUSTER_DIR/initdb.log" 2>&1 || {
-        cat "$AE_CLUSTER_DIR/initdb.log" >&2
-        ae_die "initdb failed"
-    }
-    ae_as_postgres tee -a "$data/postgresql.conf" >/dev/null <<EOF
-
-# --- autoencoder throwaway test cluster ---
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$sock'
-max_connections = 50
-shared_buffers = 256MB
-work_mem = 64MB
-maintenance_work_mem = 256MB
-max_worker_processes = 8
-max_parallel_workers = 4
-max_parallel_workers_per_gather = 2
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_wal_size = 4GB
-checkpoint_timeout = 30min
-logging_collector = off
-log_min_messages = warning
-lc_messages = 'C'
-${AE_EXTRA_PG_CONF:-}
-EOF
+    ae_initdb "$data" "$port" "$sock" "$AE_CLUSTER_DIR/initdb.log" "max_connections = 50
+${AE_EXTRA_PG_CONF:-}"
     ae_info "starting postgres (log: $AE_CLUSTER_DIR/server.log)"
     if ! ae_as_postgres "$AE_PG_BIN/pg_ctl" -D "$data" -l "$AE_CLUSTER_DIR/server.log" \
         -w -t 120 start >/dev/null; then
