@@ -258,3 +258,53 @@ ae_ref_net_loss(const ae_model *m, const double *p, const double *input,
 	free(zc);
 	return loss;
 }
+
+/* Central differences of ae_ref_net_loss (see ae_ref.h). */
+double
+ae_ref_net_grad(const ae_model *m, double *p, const double *input,
+				const double *target, int B, const ae_ref_loss_opts *o,
+				double *num)
+{
+	const double eps = 1e-6;
+	double		gmax = 0.0;
+
+	for (size_t i = 0; i < m->n_params; i++)
+	{
+		double		save = p[i],
+					lp,
+					lm;
+
+		p[i] = save + eps;
+		lp = ae_ref_net_loss(m, p, input, target, B, o, NULL, NULL, NULL);
+		p[i] = save - eps;
+		lm = ae_ref_net_loss(m, p, input, target, B, o, NULL, NULL, NULL);
+		p[i] = save;
+		num[i] = (lp - lm) / (2.0 * eps);
+		gmax = fmax(gmax, fabs(num[i]));
+	}
+	return gmax;
+}
+
+/* The gradient checks' worst error against their tolerance (see ae_ref.h). */
+double
+ae_ref_grad_worst(const float *grads, const double *num, size_t n,
+				  double gmax, int *worst_i)
+{
+	double		worst = 0.0;
+
+	*worst_i = -1;
+	for (size_t i = 0; i < n; i++)
+	{
+		double		allowed = 2e-3 * fabs(num[i]) + 2e-5 * fmax(gmax, 1.0),
+					ratio = fabs((double) grads[i] - num[i]) / allowed;
+
+		if (isnan(grads[i]))
+			ratio = INFINITY;
+		if (ratio > worst)
+		{
+			worst = ratio;
+			*worst_i = (int) i;
+		}
+	}
+	return worst;
+}

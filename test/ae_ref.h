@@ -48,5 +48,19 @@ double		ae_ref_net_loss(const ae_model *m, const double *p,
 							const double *input, const double *target, int B,
 							const ae_ref_loss_opts *o, double *mse,
 							double *margin, double *code);
+/*
+ * Central differences (eps 1e-6) of ae_ref_net_loss for every parameter
+ * into num (m->n_params); p is restored.  Returns the largest |num|.
+ */
+double		ae_ref_net_grad(const ae_model *m, double *p, const double *input,
+							const double *target, int B,
+							const ae_ref_loss_opts *o, double *num);
+/*
+ * The worst ratio of |grads - num| to the gradient checks' tolerance
+ * (2e-3 |num| + 2e-5 max(gmax, 1)) over n parameters, a NaN gradient
+ * counting as infinite; *worst_i gets its index (-1 if all are exact).
+ */
+double		ae_ref_grad_worst(const float *grads, const double *num, size_t n,
+							  double gmax, int *worst_i);
 
 #endif							/* AE_REF_H */

@@ -190,16 +190,10 @@ train_model(ae_model *m, const ae_arch *arch, const ae_train_config *cfg,
 			const tu_rows *train, ae_allocator *al, ae_train_result *res,
 			double *seconds)
 {
-	tu_rows		copy = tu_rows_copy(train);	/* ae_train scales rows in place */
-	ae_status	st;
 	double		t0 = ae_seconds();
+	ae_status	st = tu_train_copy(m, arch, train, cfg, al, res);
 
-	memset(res, 0, sizeof(*res));
-	st = ae_model_create(m, arch, 0, al);
-	if (st == AE_OK)
-		st = ae_train(m, copy.rows, copy.n, cfg, NULL, al, res);
 	*seconds = ae_seconds() - t0;
-	tu_rows_free(&copy);
 	return st;
 }
 

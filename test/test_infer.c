@@ -28,7 +28,7 @@ infer_d(const ae_model *m, const double *p, const float *x, int rows,
 	int			n = m->arch.n_input,
 				L = m->n_layers,
 				k = m->arch.n_hidden,
-				md = tu_max_dim(m);
+				md = ae_model_max_dim(m);
 	double	   *a = tu_xmalloc(sizeof(double) * rows * md),
 			   *z = tu_xmalloc(sizeof(double) * rows * md);
 

@@ -25,9 +25,9 @@
 /* ====================================================================== */
 
 /*
- * The documented loss in double, computed from a double copy p of the
- * parameters through the reference layer.  *margin gets the smallest
- * distance to a kink (relu pre-activation, |code| for the sparsity term).
+ * The documented loss in double (ae_ref_net_loss) with weight decay wd and
+ * sparsity sp, from a double copy p of the parameters.  *margin gets the
+ * smallest distance to a kink (relu pre-activation, |code| with sparsity).
  * codes (B, latent) receives the code if not NULL.
  */
 static double
@@ -35,60 +35,9 @@ net_loss_d(const ae_model *m, const double *p, const double *input,
 		   const double *target, int B, double wd, double sp, double *mse_out,
 		   double *margin, double *codes)
 {
-	int			L = m->n_layers,
-				k = m->arch.n_hidden,
-				md = tu_max_dim(m);
-	double	   *a = tu_xmalloc(sizeof(double) * B * md),
-			   *z = tu_xmalloc(sizeof(double) * B * md);
-	double		marg = INFINITY,
-				sumabs = 0.0,
-				mse = 0.0,
-				w2 = 0.0;
+	ae_ref_loss_opts o = {.weight_decay = wd, .sparsity = sp};
 
-	memcpy(a, input, sizeof(double) * B * m->dims[0]);
-	for (int l = 0; l < L; l++)
-	{
-		int			din = m->dims[l],
-					dout = m->dims[l + 1];
-		ae_activation act = (l == L - 1) ? m->arch.output_activation : m->arch.activation;
-		const double *W = p + (m->W[l] - m->params);
-		const double *b = p + (m->b[l] - m->params);
-
-		ae_ref_dense_forward(z, a, W, b, B, din, dout, AE_ACT_LINEAR);
-		for (int i = 0; i < B * dout; i++)
-		{
-			if (act == AE_ACT_RELU)
-				marg = fmin(marg, fabs(z[i]));
-			a[i] = tu_act(z[i], act);
-		}
-		if (l == k)
-		{
-			for (int i = 0; i < B * dout; i++)
-			{
-				sumabs += fabs(a[i]);
-				if (act != AE_ACT_RELU)
-					marg = fmin(marg, fabs(a[i]));
-			}
-			if (codes)
-				memcpy(codes, a, sizeof(double) * B * dout);
-		}
-		for (size_t i = 0; i < (size_t) dout * din; i++)
-			w2 += W[i] * W[i];
-	}
-	for (int i = 0; i < B * m->dims[L]; i++)
-	{
-		double		d = a[i] - target[i];
-
-		mse += d * d;
-	}
-	mse /= (double) B * m->dims[L];
-	if (mse_out)
-		*mse_out = mse;
-	if (margin)
-		*margin = marg;
-	free(a);
-	free(z);
-	return mse + 0.5 * wd * w2 + sp * sumabs / ((double) B * m->arch.latent);
+	return ae_ref_net_loss(m, p, input, target, B, &o, mse_out, margin, codes);
 }
 
 /* ====================================================================== */
@@ -232,7 +181,7 @@ test_init_weights(void)
 
 /*
  * Gradient check of ae_loss_grad for one configuration against a double
- * central difference of net_loss_d.
+ * central difference of the reference loss (ae_ref_net_grad).
  */
 static void
 netgrad_case(ae_activation act, ae_activation out_act, int B, double wd,
@@ -259,12 +208,12 @@ netgrad_case(ae_activation act, ae_activation out_act, int B, double wd,
 				mse_d,
 				loss_f,
 				mse_f = NAN,
-				worst = 0.0,
-				gmax = 0.0,
-				tol_abs;
+				worst,
+				gmax;
 	int			tries,
-				worst_i = -1;
+				worst_i;
 	char		tag[96];
+	ae_ref_loss_opts ro = {.weight_decay = wd, .sparsity = sp};
 
 	snprintf(tag, sizeof(tag), "net[%s/%s B=%d wd=%g sp=%g]",
 			 tu_act_name(act), tu_act_name(out_act), B, wd, sp);
@@ -320,36 +269,8 @@ netgrad_case(ae_activation act, ae_activation out_act, int B, double wd,
 		  "%s: *mse %.9g equals double MSE term %.9g", tag, mse_f, mse_d);
 
 	/* central differences in double */
-	for (size_t i = 0; i < n; i++)
-	{
-		const double eps = 1e-6;
-		double		save = p[i],
-					lp,
-					lm;
-
-		p[i] = save + eps;
-		lp = net_loss_d(&m, p, ind, tgd, B, wd, sp, NULL, NULL, NULL);
-		p[i] = save - eps;
-		lm = net_loss_d(&m, p, ind, tgd, B, wd, sp, NULL, NULL, NULL);
-		p[i] = save;
-		num[i] = (lp - lm) / (2.0 * eps);
-		gmax = fmax(gmax, fabs(num[i]));
-	}
-	tol_abs = 2e-5 * fmax(gmax, 1.0);
-	for (size_t i = 0; i < n; i++)
-	{
-		double		d = fabs((double) grads[i] - num[i]);
-		double		allowed = 2e-3 * fabs(num[i]) + tol_abs;
-		double		ratio = d / allowed;
-
-		if (isnan(grads[i]))
-			ratio = INFINITY;
-		if (ratio > worst)
-		{
-			worst = ratio;
-			worst_i = (int) i;
-		}
-	}
+	gmax = ae_ref_net_grad(&m, p, ind, tgd, B, &ro, num);
+	worst = ae_ref_grad_worst(grads, num, n, gmax, &worst_i);
 	CHECK(gmax > 1e-3 && tu_max_abs_f(grads, n) > 1e-3,
 		  "%s: gradient is not all zero (max |num| %.3g, max |grad| %.3g)",
 		  tag, gmax, tu_max_abs_f(grads, n));

@@ -83,22 +83,6 @@ free_result(ae_allocator *al, ae_train_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* Train m (created from arch) on a copy of data; *res must be freed. */
-static ae_status
-train_on(ae_model *m, const ae_arch *arch, const tu_rows *data,
-		 const ae_train_config *cfg, ae_allocator *al, ae_train_result *res)
-{
-	tu_rows		copy = tu_rows_copy(data);
-	ae_status	st;
-
-	memset(res, 0, sizeof(*res));
-	st = ae_model_create(m, arch, 0, al);
-	if (st == AE_OK)
-		st = ae_train(m, copy.rows, copy.n, cfg, NULL, al, res);
-	tu_rows_free(&copy);
-	return st;
-}
-
 /* ====================================================================== */
 /* 1. Gradients                                                            */
 /* ====================================================================== */
@@ -139,9 +123,9 @@ grad_case(int residual, int n_hidden, const int *hidden, ae_activation act,
 				mse_f = NAN,
 				mse_d,
 				sim_f = NAN,
-				worst = 0.0,
-				gmax = 0.0;
-	int			worst_i = -1,
+				worst,
+				gmax;
+	int			worst_i,
 				skip_ok = 1;
 	char		tag[128];
 
@@ -222,34 +206,8 @@ grad_case(int residual, int n_hidden, const int *hidden, ae_activation act,
 			  ae_ref_sim_loss(code, simd, B, k, d, 0.5));
 	}
 
-	for (size_t i = 0; i < n; i++)
-	{
-		const double eps = 1e-6;
-		double		save = p[i],
-					lp,
-					lm;
-
-		p[i] = save + eps;
-		lp = ae_ref_net_loss(&m, p, ind, tgd, B, &ro, NULL, NULL, NULL);
-		p[i] = save - eps;
-		lm = ae_ref_net_loss(&m, p, ind, tgd, B, &ro, NULL, NULL, NULL);
-		p[i] = save;
-		num[i] = (lp - lm) / (2.0 * eps);
-		gmax = fmax(gmax, fabs(num[i]));
-	}
-	for (size_t i = 0; i < n; i++)
-	{
-		double		allowed = 2e-3 * fabs(num[i]) + 2e-5 * fmax(gmax, 1.0),
-					ratio = fabs((double) grads[i] - num[i]) / allowed;
-
-		if (isnan(grads[i]))
-			ratio = INFINITY;
-		if (ratio > worst)
-		{
-			worst = ratio;
-			worst_i = (int) i;
-		}
-	}
+	gmax = ae_ref_net_grad(&m, p, ind, tgd, B, &ro, num);
+	worst = ae_ref_grad_worst(grads, num, n, gmax, &worst_i);
 	/* the skip paths' own gradients are not all zero */
 	if (AE_HAS_SKIP(&m))
 	{
@@ -421,7 +379,7 @@ test_epoch_zero(void)
 
 		cfg.epochs = 2;
 		cfg.keep_pca = 1;
-		if (CHECK(train_on(&m, &arch, &raw, &cfg, &al, &res) == AE_OK && res.has_epoch0 &&
+		if (CHECK(tu_train_copy(&m, &arch, &raw, &cfg, &al, &res) == AE_OK && res.has_epoch0 &&
 				  res.curve[0].epoch == 0 && res.pca.block != NULL,
 				  "epoch 0: ae_train reports epoch 0 and keeps the PCA"))
 		{
@@ -487,7 +445,7 @@ test_never_worse(void)
 		CHECK(o.arch.residual && o.arch.n_hidden == 1 && o.arch.hidden[0] == 256 &&
 			  o.cfg.epochs == 0, "never worse: the defaults are the residual {256}, automatic epochs");
 		o.cfg.keep_pca = 1;
-		if (CHECK(train_on(&m, &o.arch, &data, &o.cfg, &al, &res) == AE_OK, "never worse: linear set trains"))
+		if (CHECK(tu_train_copy(&m, &o.arch, &data, &o.cfg, &al, &res) == AE_OK, "never worse: linear set trains"))
 			CHECK(res.best_epoch == 0 && res.final_validation_loss == res.pca_validation_loss &&
 				  res.stop_reason == AE_STOP_PLATEAU && res.steps >= AE_AUTO_MIN_STEPS,
 				  "never worse: linear plus noise keeps epoch 0, PCA's loss %.6g exactly (got epoch %d, %.6g; "
@@ -502,7 +460,7 @@ test_never_worse(void)
 		tu_rows		data = subspace_rows(1500, 12, 2, 0.02, 1, 22);
 		ae_options	o = default_options(12, 2);
 
-		if (CHECK(train_on(&m, &o.arch, &data, &o.cfg, &al, &res) == AE_OK, "never worse: curved set trains"))
+		if (CHECK(tu_train_copy(&m, &o.arch, &data, &o.cfg, &al, &res) == AE_OK, "never worse: curved set trains"))
 			CHECK(res.best_epoch > 0 && res.final_validation_loss < 0.5 * res.pca_validation_loss,
 				  "never worse: on a curved set the kept epoch %d beats PCA (%.5g vs %.5g)",
 				  res.best_epoch, res.final_validation_loss, res.pca_validation_loss);
@@ -534,7 +492,7 @@ test_stopping(void)
 	/* cap: no validation rows, 1000 rows in batches of 256: 4 steps an epoch */
 	cfg.epochs = 0;
 	cfg.validation_fraction = 0.0;
-	if (CHECK(train_on(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "cap: trains"))
+	if (CHECK(tu_train_copy(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "cap: trains"))
 		CHECK(res.steps == AE_AUTO_MAX_STEPS && res.epochs_run == AE_AUTO_MAX_STEPS / 4 &&
 			  res.stop_reason == AE_STOP_CAP && !res.stopped_early &&
 			  isnan(res.pca_validation_loss) && isfinite(res.final_train_loss),
@@ -545,7 +503,7 @@ test_stopping(void)
 
 	/* a partial last epoch: 1000 rows in batches of 400 are 3 steps an epoch */
 	cfg.batch_size = 400;
-	if (CHECK(train_on(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "cap partial: trains"))
+	if (CHECK(tu_train_copy(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "cap partial: trains"))
 		CHECK(res.steps == AE_AUTO_MAX_STEPS && res.epochs_run == (AE_AUTO_MAX_STEPS + 2) / 3,
 			  "cap: the last epoch stops at step %d (%ld steps, %d epochs)", AE_AUTO_MAX_STEPS,
 			  res.steps, res.epochs_run);
@@ -556,7 +514,7 @@ test_stopping(void)
 	/* plateau: a step too small to change a weight never improves on epoch 0 */
 	cfg.validation_fraction = 0.1;	/* 900 training rows: 4 steps an epoch */
 	cfg.learning_rate = 1e-30;
-	if (CHECK(train_on(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "plateau: trains"))
+	if (CHECK(tu_train_copy(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "plateau: trains"))
 	{
 		/* window max(5, 500/4 = 125) epochs; at least 1000 steps = 250 epochs */
 		int			expect = AE_AUTO_MIN_STEPS / 4;
@@ -574,7 +532,7 @@ test_stopping(void)
 	/* explicit epochs: that many, or patience epochs without improvement */
 	cfg.epochs = 7;
 	cfg.patience = 3;
-	if (CHECK(train_on(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "patience: trains"))
+	if (CHECK(tu_train_copy(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "patience: trains"))
 		CHECK(res.stop_reason == AE_STOP_PATIENCE && res.epochs_run == 3 && res.best_epoch == 0,
 			  "patience: epoch 0 counts, 3 epochs without improvement stop (%d epochs, %s)",
 			  res.epochs_run, ae_stop_name(res.stop_reason));
@@ -582,7 +540,7 @@ test_stopping(void)
 	ae_model_destroy(&m);
 	cfg.learning_rate = 0.001;
 	cfg.patience = 0;
-	if (CHECK(train_on(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "epochs: trains"))
+	if (CHECK(tu_train_copy(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "epochs: trains"))
 		CHECK(res.stop_reason == AE_STOP_EPOCHS && res.epochs_run == 7 && res.steps == 28 &&
 			  AE_CURVE_AT(&res, 7)->epoch == 7 && res.curve[0].epoch == 0,
 			  "epochs: 7 epochs of 4 steps, the curve from epoch 0 to 7 (%d, %ld, %s)",
@@ -613,7 +571,7 @@ test_stopping(void)
 	/* without the residual network: no epoch 0, the PCA still measured */
 	arch.residual = 0;
 	cfg.keep_pca = 1;
-	if (CHECK(train_on(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "plain: trains"))
+	if (CHECK(tu_train_copy(&m, &arch, &data, &cfg, &al, &res) == AE_OK, "plain: trains"))
 		CHECK(!res.has_epoch0 && res.curve[0].epoch == 1 && res.best_epoch == 7 &&
 			  isfinite(res.pca_validation_loss) && res.pca.block != NULL &&
 			  res.pca.arch.n_hidden == 0 && !res.pca.arch.residual,
@@ -651,8 +609,8 @@ test_determinism(void)
 	cfg.similarity_temperature = 0.1;
 	cfg.noise = AE_NOISE_GAUSSIAN;
 	cfg.noise_level = 0.1;
-	if (CHECK(train_on(&a, &arch, &data, &cfg, &al, &ra) == AE_OK &&
-			  train_on(&b, &arch, &data, &cfg, &al, &rb) == AE_OK, "determinism: two runs train"))
+	if (CHECK(tu_train_copy(&a, &arch, &data, &cfg, &al, &ra) == AE_OK &&
+			  tu_train_copy(&b, &arch, &data, &cfg, &al, &rb) == AE_OK, "determinism: two runs train"))
 	{
 		int			same_curve = ra.epochs_run == rb.epochs_run;
 
@@ -671,10 +629,10 @@ test_determinism(void)
 	ae_model_destroy(&a);
 	ae_model_destroy(&b);
 	cfg.seed = 43;
-	if (CHECK(train_on(&a, &arch, &data, &cfg, &al, &ra) == AE_OK, "determinism: another seed trains"))
+	if (CHECK(tu_train_copy(&a, &arch, &data, &cfg, &al, &ra) == AE_OK, "determinism: another seed trains"))
 	{
 		cfg.seed = 42;
-		CHECK(train_on(&b, &arch, &data, &cfg, &al, &rb) == AE_OK, "determinism: and the first again");
+		CHECK(tu_train_copy(&b, &arch, &data, &cfg, &al, &rb) == AE_OK, "determinism: and the first again");
 		CHECK(memcmp(a.params, b.params, sizeof(float) * a.n_params) != 0,
 			  "determinism: another seed gives other weights");
 	}

@@ -370,21 +370,28 @@ tu_rows_free(tu_rows *r)
 	r->rows = NULL;
 }
 
+/*
+ * Create m from arch and train it on a copy of data (ae_train scales its
+ * rows in place); *res must be freed as ae_train's.
+ */
+static inline ae_status
+tu_train_copy(ae_model *m, const ae_arch *arch, const tu_rows *data,
+			  const ae_train_config *cfg, ae_allocator *al, ae_train_result *res)
+{
+	tu_rows		copy = tu_rows_copy(data);
+	ae_status	st;
+
+	memset(res, 0, sizeof(*res));
+	st = ae_model_create(m, arch, 0, al);
+	if (st == AE_OK)
+		st = ae_train(m, copy.rows, copy.n, cfg, NULL, al, res);
+	tu_rows_free(&copy);
+	return st;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Models                                                                  */
 /* ---------------------------------------------------------------------- */
-
-/* Widest layer of m (input, hidden, code or output). */
-static inline int
-tu_max_dim(const ae_model *m)
-{
-	int			d = 0;
-
-	for (int l = 0; l <= m->n_layers; l++)
-		if (m->dims[l] > d)
-			d = m->dims[l];
-	return d;
-}
 
 /* Fill a model with scaling, weights and meta. */
 static inline void

@@ -13,7 +13,6 @@ use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
 use AeTest;
-use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -150,32 +149,9 @@ is($before->{'encode saved'}, $before->{'encode gradient'},
 like($before->{state_models}, qr/^1\|[0-9a-f]{32}\n2\|[0-9a-f]{32}\n3\|[0-9a-f]{32}\n4\|[0-9a-f]{32}\n5\|$/,
 	'source: fit_final of each state gives a model (NULL for the state without rows)');
 
-# ---- custom-format dump, pg_restore into a new database
-my $dumpfile = "$tmp/src.dump";
-$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('src'), '-f', $dumpfile ],
-	'pg_dump -Fc');
-$node->safe_psql('postgres', 'CREATE DATABASE dst_custom');
-{
-	my ($stdout, $stderr) = ('', '');
-	my $ok = IPC::Run::run(
-		[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst_custom'), $dumpfile ],
-		'>', \$stdout, '2>', \$stderr);
-	ok($ok, 'pg_restore exits 0');
-	is($stderr, '', 'pg_restore prints no error or warning');
-}
-
-# ---- plain dump through psql
-$node->safe_psql('postgres', 'CREATE DATABASE dst_plain');
-{
-	my $plain = "$tmp/src.sql";
-	$node->command_ok([ 'pg_dump', '-d', $node->connstr('src'), '-f', $plain ], 'pg_dump (plain)');
-	my ($stdout, $stderr) = ('', '');
-	my $ok = IPC::Run::run(
-		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('dst_plain'), '-f', $plain ],
-		'>', \$stdout, '2>', \$stderr);
-	ok($ok, 'plain dump restores through psql with ON_ERROR_STOP');
-	is($stderr, '', 'psql restore prints no error');
-}
+# ---- a custom-format dump through pg_restore and a plain one through psql,
+# each into a new database
+ae_dump_restore($node, 'src', $tmp);
 
 for my $db ('dst_custom', 'dst_plain')
 {

@@ -11,11 +11,12 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
 our @EXPORT = qw(ae_new_node ae_make_data ae_setup_sql ae_encode_md5
-  ae_encode_md5_version ae_scalar ae_train_sql);
+  ae_encode_md5_version ae_scalar ae_train_sql ae_dump_restore);
 
 # A new, started cluster with the settings every autoencoder test wants.
 # %opts: init => {...} (passed to ->init), conf => "extra postgresql.conf
@@ -95,6 +96,39 @@ sub ae_scalar
 {
 	my ($node, $db, $sql) = @_;
 	return $node->safe_psql($db, $sql);
+}
+
+# Dump database $src of $node twice, into files in $dir, and restore each
+# into a new database: dst_custom (pg_dump -Fc, pg_restore --exit-on-error)
+# and dst_plain (a plain dump through psql with ON_ERROR_STOP).  Six tests:
+# each dump and each restore succeeds, and neither restore prints anything
+# on stderr.
+sub ae_dump_restore
+{
+	my ($node, $src, $dir) = @_;
+	my ($stdout, $stderr);
+
+	my $dumpfile = "$dir/$src.dump";
+	$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr($src), '-f', $dumpfile ],
+		'pg_dump -Fc');
+	$node->safe_psql('postgres', 'CREATE DATABASE dst_custom');
+	($stdout, $stderr) = ('', '');
+	ok( IPC::Run::run(
+			[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst_custom'), $dumpfile ],
+			'>', \$stdout, '2>', \$stderr),
+		'pg_restore exits 0');
+	is($stderr, '', 'pg_restore prints no error or warning');
+
+	my $plain = "$dir/$src.sql";
+	$node->safe_psql('postgres', 'CREATE DATABASE dst_plain');
+	$node->command_ok([ 'pg_dump', '-d', $node->connstr($src), '-f', $plain ], 'pg_dump (plain)');
+	($stdout, $stderr) = ('', '');
+	ok( IPC::Run::run(
+			[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('dst_plain'), '-f', $plain ],
+			'>', \$stdout, '2>', \$stderr),
+		'plain dump restores through psql with ON_ERROR_STOP');
+	is($stderr, '', 'psql restore prints no error');
+	return;
 }
 
 1;
